@@ -1,0 +1,275 @@
+"""The campaign: institution, title, due dates and the roster of units, from a TOML file.
+
+The 2019 notice is the built-in default (`workbook_templates/campaign.toml`); a department
+runs its own campaign by editing a copy (`ledgerbook init`). Loading checks the file and
+raises :class:`CampaignError` with one Chinese line naming the file and the key.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import CampaignError
+from .form import Form, load_form, normalize_label
+from .resources import template_file
+
+DEFAULT_FILENAME = "campaign.toml"
+
+_CAMPAIGN_KEYS = {
+    "institution", "department", "title", "start", "ledger_due", "report_due",
+    "rectification_due", "contact", "contact_phone", "contact_email",
+}
+_REQUIRED_KEYS = ("institution", "title", "start", "ledger_due", "report_due", "rectification_due")
+_DATE_KEYS = ("start", "ledger_due", "report_due", "rectification_due")
+_UNIT_KEYS = {"name", "email", "secretary", "aliases"}
+_MENU_KEYS = {"problems", "short"}
+_MAIL_KEYS = {"host", "port", "sender", "security", "username", "password_env", "pause_seconds"}
+_TOP_KEYS = {"campaign", "units", "menu", "mail"}
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A unit of the roster (直属党委 / 党总支部)."""
+
+    name: str
+    email: str | None = None
+    secretary: str | None = None
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class MailSettings:
+    host: str | None = None
+    port: int = 25
+    sender: str | None = None
+    security: str = "starttls"  # starttls | ssl | none
+    username: str | None = None
+    password_env: str = "LEDGERBOOK_SMTP_PASSWORD"
+    pause_seconds: float = 1.0
+
+
+@dataclass(frozen=True)
+class Campaign:
+    institution: str
+    title: str
+    start: dt.date
+    ledger_due: dt.date
+    report_due: dt.date
+    rectification_due: dt.date
+    units: tuple[Unit, ...]
+    form: Form
+    department: str = "党委组织部"
+    contact: str = ""
+    contact_phone: str = ""
+    contact_email: str = ""
+    mail: MailSettings = field(default_factory=MailSettings)
+    source: str = "(内置)"
+
+    @property
+    def year(self) -> int:
+        return self.start.year
+
+    @property
+    def full_title(self) -> str:
+        return f"{self.institution}{self.title}"
+
+    @property
+    def unit_names(self) -> tuple[str, ...]:
+        return tuple(u.name for u in self.units)
+
+    def unit(self, name: str) -> Unit | None:
+        for u in self.units:
+            if u.name == name:
+                return u
+        return None
+
+    def match_unit(self, text: object) -> str | None:
+        """The roster name a typed unit name stands for, after normalising (None if none)."""
+        key = normalize_label(text)
+        if not key:
+            return None
+        return self._unit_index().get(key)
+
+    def _unit_index(self) -> dict[str, str]:
+        index = self.__dict__.get("_index")
+        if index is None:
+            index = {}
+            for u in self.units:
+                for alias in (u.name, *u.aliases):
+                    index.setdefault(normalize_label(alias), u.name)
+                # "机电工程学院党委" is often written "机电工程学院" or "中共…委员会".
+                for suffix in ("党委", "党总支", "党总支部"):
+                    if u.name.endswith(suffix):
+                        index.setdefault(normalize_label(u.name[: -len(suffix)]), u.name)
+                        index.setdefault(normalize_label("中共" + u.name[: -len(suffix)] + "委员会"), u.name)
+                        index.setdefault(normalize_label("中共" + u.name), u.name)
+            object.__setattr__(self, "_index", index)
+        return index
+
+
+def _fail(path: Path, message: str) -> CampaignError:
+    return CampaignError(f"活动文件 {path}：{message}")
+
+
+def _date(value, path: Path, key: str) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    raise _fail(path, f"campaign.{key} 应为日期（如 2019-09-13），现为 {value!r}")
+
+
+def _text(value, path: Path, key: str, required: bool = True) -> str:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if required:
+            raise _fail(path, f"缺少 {key}")
+        return ""
+    if not isinstance(value, str):
+        raise _fail(path, f"{key} 应为文字，现为 {value!r}")
+    return value.strip()
+
+
+def parse_campaign(data: dict, path: Path, form: Form | None = None) -> Campaign:
+    """Check and build a Campaign from parsed TOML; raises CampaignError."""
+    form = form or load_form()
+    unknown = set(data) - _TOP_KEYS
+    if unknown:
+        raise _fail(path, f"未知的节 [{sorted(unknown)[0]}]（可用：campaign、units、menu、mail）")
+    c = data.get("campaign")
+    if not isinstance(c, dict):
+        raise _fail(path, "缺少 [campaign] 节")
+    unknown = set(c) - _CAMPAIGN_KEYS
+    if unknown:
+        raise _fail(path, f"未知的键 campaign.{sorted(unknown)[0]}")
+    for key in _REQUIRED_KEYS:
+        if key not in c:
+            raise _fail(path, f"缺少 campaign.{key}")
+    dates = {k: _date(c[k], path, k) for k in _DATE_KEYS}
+    if not dates["start"] < dates["ledger_due"]:
+        raise _fail(path, "campaign.ledger_due 应晚于 campaign.start")
+    if not dates["ledger_due"] <= dates["report_due"]:
+        raise _fail(path, "campaign.report_due 不应早于 campaign.ledger_due")
+    if not dates["ledger_due"] <= dates["rectification_due"]:
+        raise _fail(path, "campaign.rectification_due 不应早于 campaign.ledger_due")
+
+    units_data = data.get("units")
+    if not units_data:
+        raise _fail(path, "名单 [[units]] 为空：至少列出一个单位")
+    if not isinstance(units_data, list):
+        raise _fail(path, "units 应写成 [[units]] 表数组")
+    units: list[Unit] = []
+    seen: dict[str, int] = {}
+    for i, u in enumerate(units_data, 1):
+        if not isinstance(u, dict):
+            raise _fail(path, f"units 第{i}项应为表")
+        bad = set(u) - _UNIT_KEYS
+        if bad:
+            raise _fail(path, f"未知的键 units[{i}].{sorted(bad)[0]}")
+        name = _text(u.get("name"), path, f"units[{i}].name")
+        key = normalize_label(name)
+        if key in seen:
+            raise _fail(path, f"units[{i}].name 重复：“{name}”已在第{seen[key]}项出现")
+        seen[key] = i
+        aliases = u.get("aliases", [])
+        if not isinstance(aliases, list):
+            raise _fail(path, f"units[{i}].aliases 应为列表")
+        units.append(
+            Unit(
+                name=name,
+                email=_text(u.get("email"), path, f"units[{i}].email", required=False) or None,
+                secretary=_text(u.get("secretary"), path, f"units[{i}].secretary", required=False) or None,
+                aliases=tuple(str(a) for a in aliases),
+            )
+        )
+
+    menu = data.get("menu")
+    if menu is not None:
+        bad = set(menu) - _MENU_KEYS
+        if bad:
+            raise _fail(path, f"未知的键 menu.{sorted(bad)[0]}")
+        problems = menu.get("problems")
+        if not problems or not isinstance(problems, list) or not all(isinstance(p, str) and p.strip() for p in problems):
+            raise _fail(path, "menu.problems 应为非空的文字列表")
+        short = menu.get("short")
+        if short is not None and (not isinstance(short, list) or len(short) != len(problems)):
+            raise _fail(path, "menu.short 应与 menu.problems 一一对应")
+        form = form.with_problems(tuple(p.strip() for p in problems), tuple(short) if short else None)
+
+    mail_data = data.get("mail") or {}
+    bad = set(mail_data) - _MAIL_KEYS
+    if bad:
+        raise _fail(path, f"未知的键 mail.{sorted(bad)[0]}")
+    try:
+        mail = MailSettings(
+            host=mail_data.get("host"), port=int(mail_data.get("port", 25)), sender=mail_data.get("sender"),
+            security=str(mail_data.get("security", "starttls")).lower(), username=mail_data.get("username"),
+            password_env=mail_data.get("password_env", "LEDGERBOOK_SMTP_PASSWORD"),
+            pause_seconds=float(mail_data.get("pause_seconds", 1.0)),
+        )
+    except (TypeError, ValueError):
+        raise _fail(path, "mail.port / mail.pause_seconds 应为数字") from None
+    if mail.security not in {"starttls", "ssl", "none"}:
+        raise _fail(path, "mail.security 应为 starttls、ssl 或 none")
+
+    return Campaign(
+        institution=_text(c["institution"], path, "campaign.institution"),
+        title=_text(c["title"], path, "campaign.title"),
+        department=_text(c.get("department"), path, "campaign.department", required=False) or "党委组织部",
+        contact=_text(c.get("contact"), path, "campaign.contact", required=False),
+        contact_phone=str(c.get("contact_phone", "") or ""),
+        contact_email=_text(c.get("contact_email"), path, "campaign.contact_email", required=False),
+        units=tuple(units), form=form, mail=mail, source=str(path), **dates,
+    )
+
+
+def load_campaign(path: str | Path | None = None) -> Campaign:
+    """Load and check a campaign file; None gives the built-in default (the 2019 notice).
+
+    Raises:
+        CampaignError: with one Chinese line naming the file and the offending key.
+    """
+    if path is None:
+        p = template_file("campaign.toml")
+        source = "(内置活动)"
+    else:
+        p = Path(path)
+        source = str(p)
+        if not p.is_file():
+            raise CampaignError(f"活动文件 {p} 不存在")
+    try:
+        with open(p, "rb") as fh:
+            data = tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise CampaignError(f"活动文件 {p}：TOML 格式错误（{exc}）") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CampaignError(f"活动文件 {p} 无法读取：{exc}") from None
+    campaign = parse_campaign(data, p)
+    object.__setattr__(campaign, "source", source)
+    return campaign
+
+
+def default_campaign() -> Campaign:
+    return load_campaign(None)
+
+
+def write_default_campaign(directory: str | Path = ".", force: bool = False) -> Path:
+    """Copy the built-in campaign file into DIRECTORY/campaign.toml for editing.
+
+    Raises:
+        CampaignError: when the file exists and force is False.
+    """
+    target = Path(directory) / DEFAULT_FILENAME
+    if target.exists() and not force:
+        raise CampaignError(f"{target} 已存在；如需覆盖请加 --force")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(template_file("campaign.toml"), target)
+    return target

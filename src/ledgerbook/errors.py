@@ -1,0 +1,25 @@
+"""Exceptions raised when ledgerbook cannot go on (never for a problem inside a returned file)."""
+
+
+class LedgerbookError(Exception):
+    """Base class: the message is one Chinese line meant for the user."""
+
+
+class CampaignError(LedgerbookError):
+    """The campaign file is missing, unreadable or inconsistent."""
+
+
+class FormError(LedgerbookError):
+    """The form definition under workbook_templates/ is broken."""
+
+
+class InboxError(LedgerbookError):
+    """The inbox folder does not exist or is not a folder."""
+
+
+class OutputError(LedgerbookError):
+    """An output file cannot be written (open in Excel, exists, not writable)."""
+
+
+class SummaryError(LedgerbookError):
+    """A workbook given as an earlier summary is not one that ledgerbook wrote."""
