@@ -1,0 +1,228 @@
+"""The rules of spec §4 applied to read ledgers: unit-block checks per file, row checks over pandas.
+
+Row checks run over one DataFrame holding every row of every current submission: each value
+kind is parsed once per distinct value (people copy the same dates and categories down a
+column) and each rule is a boolean mask. Findings are then built only for the flagged rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pandas as pd
+
+from .campaign import Campaign
+from .cells import cell_a1
+from .findings import Finding, make_finding
+from .form import Form
+from .normalize import (
+    cell_text, meaningful_length, measure_key, parse_category, parse_date, parse_persons,
+    parse_phone, parse_progress, parse_qq, strip_control_chars,
+)
+from .reader import Ledger
+
+# Characters Excel refuses in cell text (C0 controls but tab, LF, CR; U+FFFE/FFFF).
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+# A measure shorter than this (in meaningful characters) is not compared for copying: "加强学习"
+# is thin, and repeated short phrases are already reported as thin.
+_REPEAT_MIN_CHARS = 6
+
+
+def fmt_date(d: dt.date) -> str:
+    return f"{d.year}年{d.month}月{d.day}日"
+
+
+def _mapped(series: pd.Series, func) -> pd.Series:
+    """Apply func once per distinct value (fast when values repeat down a column)."""
+    uniques = series.drop_duplicates()
+    table = {v: func(v) for v in uniques}
+    return series.map(table)
+
+
+# --------------------------------------------------------------------------- unit block
+
+def check_unit_block(ledger: Ledger, unit: str, known: bool, campaign: Campaign) -> list[Finding]:
+    """Findings on the unit block (填报单位, 第一责任人, 联络员, 联系电话, QQ号码) and on the file."""
+    form = campaign.form
+    out: list[Finding] = []
+    common = dict(unit=unit, file=ledger.file, sheet=ledger.sheet)
+    for fld in form.fields:
+        raw = ledger.field_value(fld.key)
+        text = cell_text(raw)
+        cell = ledger.field_cell(fld.key)
+        if not text:
+            if fld.required:
+                out.append(make_finding("unit.field_missing", cell=cell or "单位信息栏", label=fld.label, **common))
+            continue
+        if fld.kind == "unit" and not known:
+            out.append(make_finding("unit.unknown", cell=cell, value=text,
+                                    suggestion=_suggestion(text, campaign), **common))
+        elif fld.kind == "person" and not parse_persons(raw, form):
+            out.append(make_finding("row.person_invalid", cell=cell, value=text, label=fld.label, **common))
+        elif fld.kind == "phone" and parse_phone(raw) is None:
+            out.append(make_finding("unit.phone_invalid", cell=cell, value=text, **common))
+        elif fld.kind == "qq" and parse_qq(raw) is None:
+            out.append(make_finding("unit.qq_invalid", cell=cell, value=text, **common))
+
+    roster_unit = campaign.unit(unit) if known else None
+    secretary_raw = ledger.field_value("secretary")
+    if roster_unit and roster_unit.secretary and cell_text(secretary_raw):
+        names = parse_persons(secretary_raw, form)
+        if names and roster_unit.secretary not in names:
+            out.append(make_finding("unit.secretary_mismatch", cell=ledger.field_cell("secretary"),
+                                    value=cell_text(secretary_raw), expected=roster_unit.secretary, **common))
+
+    marker_unit = ledger.marker.get("单位", "")
+    unit_cell_text = cell_text(ledger.field_value("unit"))
+    if marker_unit and unit_cell_text:
+        typed = campaign.match_unit(unit_cell_text) or unit_cell_text
+        if typed != marker_unit:
+            out.append(make_finding("file.unit_mismatch", cell=ledger.field_cell("unit"), value=unit_cell_text,
+                                    marker_unit=marker_unit, unit_cell=unit_cell_text, **common))
+    if ledger.protected is False and ledger.marker:
+        out.append(make_finding("file.unprotected", **common))
+    if not ledger.rows:
+        out.append(make_finding("unit.no_target", cell=cell_a1(ledger.layout.first_row, ledger.layout.columns.get("target", 1)) if ledger.layout else "", **common))
+    for fld in form.fields:
+        text = cell_text(ledger.field_value(fld.key))
+        if _CONTROL.search(text):
+            out.append(make_finding("value.control_chars", cell=ledger.field_cell(fld.key), value=strip_control_chars(text)[0], **common))
+    return out
+
+
+def _suggestion(text: str, campaign: Campaign) -> str:
+    """'（最接近的是“…”）' from difflib: the roster is ~25 short names, so the stdlib's ratio is
+    plenty and needs no extra dependency."""
+    import difflib
+
+    from .form import normalize_label
+
+    keys = {normalize_label(n): n for n in campaign.unit_names}
+    match = difflib.get_close_matches(normalize_label(text), list(keys), n=1, cutoff=0.4)
+    return f"（最接近的是“{keys[match[0]]}”）" if match else ""
+
+
+# --------------------------------------------------------------------------- rows
+
+def rows_frame(items: list[tuple[str, Ledger]], form: Form) -> pd.DataFrame:
+    """One row per table row of the given (unit, ledger) pairs: raw values and their cells."""
+    keys = [c.key for c in form.columns]
+    records = []
+    for unit, ledger in items:
+        cols = ledger.layout.columns if ledger.layout else {}
+        for r, values in ledger.rows:
+            rec = {"unit": unit, "file": ledger.file, "sheet": ledger.sheet, "row": r}
+            for k in keys:
+                rec[k] = values.get(k, "")
+                rec[f"{k}_cell"] = cell_a1(r, cols[k]) if k in cols else ""
+            records.append(rec)
+    columns = ["unit", "file", "sheet", "row"] + [x for k in keys for x in (k, f"{k}_cell")]
+    return pd.DataFrame.from_records(records, columns=columns)
+
+
+def check_rows(frame: pd.DataFrame, campaign: Campaign, as_of: dt.date | None) -> tuple[pd.DataFrame, list[Finding]]:
+    """Normalise and check every row.
+
+    Returns:
+        (normalised frame with parsed columns, findings). Parsed columns added: `<key>_text`,
+        `problem_no` (1-based or <NA>), `deadline_date`, `deadline_status`, `progress_value`,
+        `<key>_names` for person columns.
+    """
+    form = campaign.form
+    df = frame.copy()
+    findings: list[Finding] = []
+    if df.empty:
+        for col in form.columns:
+            df[f"{col.key}_text"] = pd.Series(dtype=object)
+        df["problem_no"] = pd.Series(dtype="Int64")
+        df["deadline_date"] = pd.Series(dtype=object)
+        df["deadline_status"] = pd.Series(dtype=object)
+        df["progress_value"] = pd.Series(dtype=object)
+        return df, findings
+
+    for col in form.columns:
+        df[f"{col.key}_text"] = _mapped(df[col.key], cell_text).astype(object)
+
+    def emit(mask: pd.Series, code: str, key: str, **params):
+        for rec in df.loc[mask, ["unit", "file", "sheet", f"{key}_cell", f"{key}_text"]].itertuples(index=False):
+            findings.append(make_finding(code, unit=rec[0], file=rec[1], sheet=rec[2], cell=rec[3],
+                                         value=rec[4], **params))
+
+    blank = {c.key: df[f"{c.key}_text"] == "" for c in form.columns}
+
+    # Control characters Excel refuses: reported, then stripped from what we write.
+    for col in form.columns:
+        text = df[f"{col.key}_text"]
+        bad = text.str.contains(_CONTROL, regex=True, na=False)
+        if bad.any():
+            emit(bad, "value.control_chars", col.key)
+            df.loc[bad, f"{col.key}_text"] = text[bad].map(lambda t: strip_control_chars(t)[0])
+
+    for col in form.columns:
+        if col.required:
+            emit(blank[col.key], "row.required_missing", col.key, label=col.label)
+
+    # 重点问题: one of the menu.
+    df["problem_no"] = _mapped(df["problem"], lambda v: parse_category(v, form)).astype("Int64")
+    emit(~blank["problem"] & df["problem_no"].isna(), "row.category_invalid", "problem")
+
+    # Person columns: at least one named person.
+    for col in form.columns:
+        if col.kind == "person":
+            names = _mapped(df[col.key], lambda v: parse_persons(v, form))
+            df[f"{col.key}_names"] = names.map(lambda t: "、".join(t))
+            emit(~blank[col.key] & (names.map(len) == 0), "row.person_invalid", col.key, label=col.label)
+
+    # 完成时限: a date inside the window.
+    year = campaign.year
+    results = _mapped(df["deadline"], lambda v: parse_date(v, year, form))
+    df["deadline_status"] = results.map(lambda r: r.status)
+    df["deadline_date"] = results.map(lambda r: r.date)
+    window = dict(start=fmt_date(campaign.start), end=fmt_date(campaign.rectification_due))
+    emit(df["deadline_status"] == "invalid", "row.deadline_invalid", "deadline",
+         example=campaign.rectification_due.isoformat())
+    emit(df["deadline_status"] == "vague", "row.deadline_vague", "deadline", **window)
+    dates = pd.to_datetime(df["deadline_date"], errors="coerce")
+    ok = df["deadline_status"] == "ok"
+    late = ok & (dates > pd.Timestamp(campaign.rectification_due))
+    early = ok & (dates < pd.Timestamp(campaign.start))
+    emit(late, "row.deadline_out_of_window", "deadline",
+         relation=f"晚于集中整顿截止日期{window['end']}", **window)
+    emit(early, "row.deadline_out_of_window", "deadline",
+         relation=f"早于本次整治开始日期{window['start']}", **window)
+
+    # 整顿进展: one of its values when given.
+    df["progress_value"] = _mapped(df["progress"], lambda v: parse_progress(v, form))
+    emit(~blank["progress"] & df["progress_value"].isna(), "row.progress_invalid", "progress",
+         choices="、".join(form.progress_values))
+
+    # 整顿措施: substantial, and not the same text copied across problems.
+    lengths = _mapped(df["measure_text"], meaningful_length)
+    emit(~blank["measure"] & (lengths < form.measure_min_chars), "row.measure_thin", "measure")
+    df["_mkey"] = _mapped(df["measure_text"], measure_key)
+    candidates = ~blank["measure"] & (lengths >= _REPEAT_MIN_CHARS)
+    groups = df[candidates].groupby(["unit", "_mkey"], sort=False)
+    for _, group in groups:
+        if len(group) < 2:
+            continue
+        cells = list(group["measure_cell"])
+        for rec, cell in zip(group.itertuples(index=False), cells):
+            others = "、".join(c for c in cells if c != cell)
+            findings.append(make_finding("row.measure_repeated", unit=rec.unit, file=rec.file, sheet=rec.sheet,
+                                         cell=cell, value=rec.measure_text, others=others))
+    df = df.drop(columns=["_mkey"])
+
+    # Overdue: only with an explicit as-of date (nothing here reads today's clock).
+    if as_of is not None:
+        done = df["progress_value"] == form.progress_values[-1]
+        overdue = ok & (dates < pd.Timestamp(as_of)) & ~done
+        df["overdue"] = overdue
+        for rec in df.loc[overdue].itertuples(index=False):
+            findings.append(make_finding(
+                "row.overdue", unit=rec.unit, file=rec.file, sheet=rec.sheet, cell=rec.deadline_cell,
+                value=rec.deadline_text, deadline=fmt_date(rec.deadline_date), as_of=fmt_date(as_of),
+                progress=rec.progress_value if isinstance(rec.progress_value, str) else (rec.progress_text or "未填写")))
+    else:
+        df["overdue"] = False
+    return df, findings

@@ -1,0 +1,572 @@
+"""Read a returned ledger as a person would: find the sheet, the header, the unit block, the rows.
+
+Readers were chosen by measurement (scripts/bench.py): python-calamine reads .xlsx, .xls
+and .ods with merged ranges at thousands of files a second; what calamine does not give
+(sheet protection) comes from one light look at the sheet's XML part. HTML "xls" exports
+and CSV files are read with the standard library.
+
+Every value keeps the 0-based (row, col) of the cell it came from, so findings and feedback
+copies point at the right cell of the original sheet. A file that cannot be read with
+certainty gives a finding, never a guess and never an exception.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import zipfile
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+
+from .cells import cell_a1
+from .findings import ERROR, WARNING, Finding, make_finding
+from .form import Form, Layout, normalize_label
+
+# Caps on what is read from one sheet: a real ledger has tens of rows and 11 columns; a
+# sheet of a million rows or 16,384 columns of junk must not exhaust memory.
+MAX_ROWS = 5_000
+MAX_COLS = 64
+MAX_CELLS = 2_000_000
+# A worksheet XML part larger than this (uncompressed) is not a ledger: refuse before parsing.
+MAX_SHEET_XML_BYTES = 60 * 1024 * 1024
+
+_PROTECTION = re.compile(rb"<(?:\w+:)?sheetProtection\b[^>]*?\bsheet=\"(1|true)\"")
+_ODS_PROTECTED = re.compile(rb"<table:table\b[^>]*?table:protected=\"true\"")
+
+
+@dataclass
+class Grid:
+    """One sheet's cells from A1, with its merged ranges ((r1, c1), (r2, c2)), 0-based inclusive."""
+
+    name: str
+    rows: list[list]
+    merges: list[tuple[tuple[int, int], tuple[int, int]]] = field(default_factory=list)
+    truncated: bool = False
+
+    def value(self, r: int, c: int):
+        if r < len(self.rows) and c < len(self.rows[r]):
+            return self.rows[r][c]
+        return ""
+
+
+@dataclass
+class Workbook:
+    """What the reader needs of a workbook: its visible grids, marker and protection."""
+
+    sheets: list[str]
+    load: callable  # name -> Grid
+    marker: dict[str, str] = field(default_factory=dict)
+    protected: dict[str, bool] = field(default_factory=dict)
+
+
+@dataclass
+class Ledger:
+    """A returned ledger as read.
+
+    Attributes:
+        file: the document's path inside the inbox.
+        sheet: the sheet the table was found on ('' when none).
+        layout: where the header, rows, columns and unit-block values are (None if not found).
+        fields: unit-block key -> (raw value, (row, col) of the value or of where it belongs).
+        rows: (row index, {column key: raw value}) for each filled table row, in sheet order.
+        marker: the hidden marker sheet's key/values (表单版本, 活动, 单位), empty when absent.
+        protected: whether the ledger sheet is still protected (None where the format cannot tell).
+        findings: file-level findings (unreadable, not a ledger, layout changed, truncated).
+        macros: the workbook carries a VBA project (never run; noted).
+    """
+
+    file: str
+    sheet: str = ""
+    layout: Layout | None = None
+    fields: dict[str, tuple[object, tuple[int, int]]] = field(default_factory=dict)
+    rows: list[tuple[int, dict[str, object]]] = field(default_factory=list)
+    marker: dict[str, str] = field(default_factory=dict)
+    protected: bool | None = None
+    findings: list[Finding] = field(default_factory=list)
+    macros: bool = False
+    format: str = ""
+
+    @property
+    def readable(self) -> bool:
+        """True when a table was found and every required column mapped."""
+        return self.layout is not None and not any(f.level == ERROR for f in self.findings)
+
+    def cell(self, row: int, key: str) -> str:
+        """A1 reference of a table cell."""
+        return cell_a1(row, self.layout.columns[key])
+
+    def field_value(self, key: str):
+        return self.fields.get(key, ("", None))[0]
+
+    def field_cell(self, key: str) -> str:
+        pos = self.fields.get(key, (None, None))[1]
+        return cell_a1(*pos) if pos else ""
+
+
+# --------------------------------------------------------------------------- opening
+
+def read_ledger(data: bytes, file: str, fmt: str, form: Form) -> Ledger:
+    """Read one returned ledger from its bytes.
+
+    Args:
+        data: the file's bytes.
+        file: its path inside the inbox (for findings).
+        fmt: the sniffed format ('xlsx', 'xlsm', 'xls', 'ods', 'html', 'csv').
+        form: the form definition.
+
+    Returns:
+        A Ledger; problems are in `ledger.findings`, never raised.
+    """
+    ledger = Ledger(file=file, format=fmt, macros=(fmt == "xlsm"))
+    try:
+        book = open_workbook(data, fmt, form)
+    except _Unreadable as exc:
+        ledger.findings.append(make_finding("file.unreadable", file=file, reason=str(exc)))
+        return ledger
+    except Exception as exc:  # a reader bug or a file no reader expected: that file's finding
+        ledger.findings.append(make_finding(
+            "file.unreadable", file=file, reason=f"文件已损坏或格式异常（{type(exc).__name__}）"))
+        return ledger
+    ledger.marker = book.marker
+    try:
+        _find_ledger(book, ledger, form)
+    except _Unreadable as exc:
+        ledger.findings.append(make_finding("file.unreadable", file=file, reason=str(exc)))
+    except Exception as exc:
+        ledger.findings.append(make_finding(
+            "file.unreadable", file=file, reason=f"读取表格内容时出错（{type(exc).__name__}）"))
+    return ledger
+
+
+class _Unreadable(Exception):
+    """The file cannot be read; the message (Chinese) says why."""
+
+
+def open_workbook(data: bytes, fmt: str, form: Form) -> Workbook:
+    if fmt in ("xlsx", "xlsm", "xls", "ods", "xlsb"):
+        return _open_calamine(data, fmt, form)
+    if fmt == "html":
+        return _single_grid(_html_rows(data), "网页表格")
+    if fmt == "csv":
+        return _single_grid(_csv_rows(data), "CSV")
+    raise _Unreadable(f"不支持的文件格式（{fmt or '未知'}）")
+
+
+def _single_grid(rows: list[list], name: str) -> Workbook:
+    grid = Grid(name=name, rows=[r[:MAX_COLS] for r in rows[:MAX_ROWS]], truncated=len(rows) > MAX_ROWS)
+    return Workbook(sheets=[name], load=lambda _name: grid)
+
+
+def _open_calamine(data: bytes, fmt: str, form: Form) -> Workbook:
+    import python_calamine as pc
+
+    protected: dict[str, bool] = {}
+    if fmt in ("xlsx", "xlsm"):
+        protected = _xlsx_protection(data)
+    elif fmt == "ods":
+        protected = _ods_protection(data)
+    try:
+        wb = pc.CalamineWorkbook.from_filelike(io.BytesIO(data))
+    except pc.PasswordError:
+        raise _Unreadable("文件设置了打开密码，无法读取。请取消密码后另存为 .xlsx 重新报送") from None
+    except Exception as exc:
+        raise _Unreadable(f"文件已损坏或不是有效的表格文件（{_short(exc)}）") from None
+
+    marker_key = normalize_label(form.marker_sheet)
+    names = list(wb.sheet_names)
+    visible = []
+    marker: dict[str, str] = {}
+    for meta in wb.sheets_metadata:
+        if normalize_label(meta.name) == marker_key:
+            try:
+                marker = _read_marker(wb.get_sheet_by_name(meta.name).to_python(skip_empty_area=False, nrows=20))
+            except Exception:
+                marker = {}
+            continue
+        if str(meta.typ).endswith("WorkSheet"):
+            visible.append(meta.name)
+    if not visible and names:
+        visible = [n for n in names if normalize_label(n) != marker_key]
+
+    def load(name: str) -> Grid:
+        sheet = wb.get_sheet_by_name(name)
+        height, width = sheet.height, sheet.width
+        truncated = height > MAX_ROWS or width > MAX_COLS
+        r0, c0 = sheet.start if sheet.start else (0, 0)
+        nrows = min(r0 + height, MAX_ROWS, max(1, MAX_CELLS // max(c0 + width, 1)))
+        if nrows < r0 + height:
+            truncated = True
+        # From A1 (not from the first used cell) so that references are the sheet's own.
+        rows = [row[:MAX_COLS] for row in sheet.to_python(skip_empty_area=False, nrows=nrows)]
+        merges = list(sheet.merged_cell_ranges or [])
+        return Grid(name=name, rows=rows, merges=merges, truncated=truncated)
+
+    return Workbook(sheets=visible, load=load, marker=marker, protected=protected)
+
+
+def _short(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text[:80]
+
+
+def _read_marker(rows: list[list]) -> dict[str, str]:
+    marker = {}
+    for row in rows:
+        if len(row) >= 2 and str(row[0]).strip():
+            marker[str(row[0]).strip()] = str(row[1]).strip()
+    return marker
+
+
+def _xlsx_protection(data: bytes) -> dict[str, bool]:
+    """Sheet name -> protected, from workbook.xml, its rels and each sheet's protection element."""
+    from defusedxml import ElementTree as ET
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            names = set(zf.namelist())
+            wb_xml = ET.fromstring(zf.read("xl/workbook.xml"))
+            rels_xml = ET.fromstring(zf.read("xl/_rels/workbook.xml.rels"))
+            targets = {}
+            for rel in rels_xml:
+                target = rel.get("Target", "")
+                target = target.lstrip("/")
+                if not target.startswith("xl/"):
+                    target = "xl/" + target
+                targets[rel.get("Id")] = target
+            result = {}
+            for el in wb_xml.iter():
+                if el.tag.endswith("}sheet") or el.tag == "sheet":
+                    rid = next((v for k, v in el.attrib.items() if k.endswith("}id")), None)
+                    part = targets.get(rid)
+                    if not part or part not in names:
+                        continue
+                    info = zf.getinfo(part)
+                    if info.file_size > MAX_SHEET_XML_BYTES:
+                        raise _Unreadable("工作表过大（解压后超过60MB），不是正常的整顿台账")
+                    with zf.open(part) as fh:
+                        head = fh.read(min(info.file_size, MAX_SHEET_XML_BYTES))
+                    result[el.get("name")] = bool(_PROTECTION.search(head))
+            return result
+    except _Unreadable:
+        raise
+    except Exception as exc:
+        name = type(exc).__name__
+        if "Entities" in name or "DTD" in name or "Forbidden" in name:
+            raise _Unreadable("工作簿的 XML 含有实体声明（可能是恶意构造的文件），已拒绝读取") from None
+        return {}
+
+
+def _ods_protection(data: bytes) -> dict[str, bool]:
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            info = zf.getinfo("content.xml")
+            if info.file_size > MAX_SHEET_XML_BYTES:
+                raise _Unreadable("工作表过大（解压后超过60MB），不是正常的整顿台账")
+            content = zf.read("content.xml")
+    except _Unreadable:
+        raise
+    except Exception:
+        return {}
+    result = {}
+    for m in re.finditer(rb"<table:table\b([^>]*)>", content):
+        attrs = m.group(1)
+        name = re.search(rb'table:name="([^"]*)"', attrs)
+        if name:
+            result[name.group(1).decode("utf-8", "replace")] = b'table:protected="true"' in attrs
+    return result
+
+
+class _TableParser(HTMLParser):
+    """Rows of the first <table> with cells, from an HTML export (web systems' fake .xls)."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.rows: list[list[str]] = []
+        self._row: list[str] | None = None
+        self._cell: list[str] | None = None
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "tr":
+            self._row = []
+        elif tag in ("td", "th") and self._row is not None:
+            self._cell = []
+        elif tag == "br" and self._cell is not None:
+            self._cell.append("\n")
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th") and self._row is not None and self._cell is not None:
+            self._row.append("".join(self._cell).strip())
+            self._cell = None
+        elif tag == "tr" and self._row is not None:
+            self.rows.append(self._row)
+            self._row = None
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+def _decode_text(data: bytes) -> str:
+    for enc in ("utf-8-sig", "gb18030"):
+        try:
+            return data.decode(enc)
+        except UnicodeDecodeError:
+            continue
+    return data.decode("utf-8", "replace")
+
+
+def _html_rows(data: bytes) -> list[list]:
+    text = _decode_text(data)
+    m = re.search(r"charset=[\"']?([\w-]+)", text[:2000], re.I)
+    if m and m.group(1).lower() in ("gbk", "gb2312", "gb18030"):
+        text = data.decode("gb18030", "replace")
+    parser = _TableParser()
+    parser.feed(text)
+    if not parser.rows:
+        raise _Unreadable("网页格式的文件中没有表格")
+    return parser.rows
+
+
+def _csv_rows(data: bytes) -> list[list]:
+    text = _decode_text(data)
+    sample = text[:4096]
+    try:
+        dialect = csv.Sniffer().sniff(sample, delimiters=",\t;")
+    except csv.Error:
+        dialect = csv.excel
+    return [row for row in csv.reader(io.StringIO(text), dialect)]
+
+
+# --------------------------------------------------------------------------- finding the table
+
+@dataclass(frozen=True)
+class _Labels:
+    """The form's labels prepared for matching (normalised label/alias -> key)."""
+
+    columns_exact: dict[str, str]
+    columns_official: dict[str, str]
+    columns_prefix: list[tuple[str, str]]
+    fields_exact: dict[str, str]
+    end_markers: tuple[str, ...]
+
+
+_LABELS_CACHE: dict[int, _Labels] = {}
+
+
+def _labels(form: Form) -> _Labels:
+    cached = _LABELS_CACHE.get(id(form))
+    if cached is not None:
+        return cached
+    exact, official, prefix = {}, {}, []
+    for col in form.columns:
+        key = normalize_label(col.label)
+        official[key] = col.key
+        exact.setdefault(key, col.key)
+        prefix.append((key, col.key))
+        for alias in col.aliases:
+            a = normalize_label(alias)
+            exact.setdefault(a, col.key)
+            prefix.append((a, col.key))
+    prefix.sort(key=lambda kv: -len(kv[0]))
+    fields = {}
+    for fld in form.fields:
+        fields.setdefault(normalize_label(fld.label), fld.key)
+        for alias in fld.aliases:
+            fields.setdefault(normalize_label(alias), fld.key)
+    labels = _Labels(exact, official, prefix, fields, tuple(normalize_label(m) for m in form.table_end_markers))
+    _LABELS_CACHE[id(form)] = labels
+    return labels
+
+
+def _match_column(text: str, labels: _Labels) -> tuple[str | None, bool]:
+    """(column key, is the official label) for a header cell's normalised text."""
+    if not text:
+        return None, False
+    if text in labels.columns_official:
+        return labels.columns_official[text], True
+    if text in labels.columns_exact:
+        return labels.columns_exact[text], False
+    for label, key in labels.columns_prefix:
+        # An explanatory suffix: 整顿措施及要求, 完成时限年月日.
+        if len(label) >= 2 and text.startswith(label) and len(text) <= len(label) + 8:
+            return key, False
+    return None, False
+
+
+def _header_candidates(grid: Grid, form: Form, labels: _Labels):
+    """(matches, row index, {col: (key, official)}) for the rows that look like the header."""
+    best = None
+    for r in range(min(form.header_scan_rows, len(grid.rows))):
+        mapping = {}
+        used = set()
+        for c, value in enumerate(grid.rows[r]):
+            if value is None or value == "":
+                continue
+            key, official = _match_column(normalize_label(value), labels)
+            if key and key not in used:
+                mapping[c] = (key, official)
+                used.add(key)
+        score = len(mapping)
+        if score >= 4 and (best is None or score > best[0]):
+            best = (score, r, mapping)
+    return best
+
+
+def _sheet_order(book: Workbook, form: Form) -> list[str]:
+    """The sheet named like the form's first (整顿台账, 整顿台账(2), ' 整顿台账 '), then the others."""
+    target = normalize_label(form.sheet)
+    skip = {normalize_label(form.instructions_sheet)}
+    named = [s for s in book.sheets if normalize_label(s) == target]
+    others = [s for s in book.sheets if s not in named and normalize_label(s) not in skip]
+    return named + others
+
+
+def _find_ledger(book: Workbook, ledger: Ledger, form: Form) -> None:
+    labels = _labels(form)
+    found = None
+    for name in _sheet_order(book, form):
+        grid = book.load(name)
+        cand = _header_candidates(grid, form, labels)
+        if cand:
+            found = (grid, cand)
+            break
+    if not found:
+        target = normalize_label(form.sheet)
+        has_sheet = any(normalize_label(s) == target for s in book.sheets)
+        reason = ("“整顿台账”工作表中找不到表头（整顿对象、重点问题、整顿措施等列）" if has_sheet
+                  else "没有“整顿台账”工作表，其他工作表中也找不到台账表头")
+        ledger.findings.append(make_finding("file.not_ledger", file=ledger.file, reason=reason))
+        return
+    grid, (_, header_row, mapping) = found
+    ledger.sheet = grid.name
+    ledger.protected = book.protected.get(grid.name) if book.protected else None
+    columns = {key: c for c, (key, _) in mapping.items()}
+    _check_layout(ledger, form, grid, header_row, mapping)
+    fields = _read_unit_block(grid, header_row, labels)
+    ledger.fields = fields
+    rows, last = _read_rows(grid, header_row, columns, form, labels)
+    ledger.rows = rows
+    ledger.layout = Layout(
+        header_row=header_row, first_row=header_row + 1, last_row=max(last, header_row + 1),
+        columns=columns, fields={k: pos for k, (_, pos) in fields.items()},
+    )
+    if grid.truncated:
+        ledger.findings.append(make_finding(
+            "file.layout_changed", file=ledger.file, sheet=grid.name, level=WARNING,
+            reason=f"工作表超出正常范围，只读取了前{MAX_ROWS}行、前{MAX_COLS}列"))
+
+
+def _check_layout(ledger: Ledger, form: Form, grid: Grid, header_row: int, mapping) -> None:
+    reasons = []
+    found_keys = [key for _, (key, _) in sorted(mapping.items())]
+    missing_required = [c.label for c in form.columns if c.required and c.key not in found_keys]
+    missing_optional = [c.label for c in form.columns if not c.required and c.key not in found_keys]
+    renamed = [f"“{_text(grid.value(header_row, c))}”" for c, (key, official) in sorted(mapping.items()) if not official]
+    if missing_required:
+        reasons.append("缺少必填列：" + "、".join(missing_required))
+    if missing_optional:
+        reasons.append("缺少列：" + "、".join(missing_optional))
+    if renamed:
+        reasons.append("列名被改动：" + "、".join(renamed))
+    order = [c.key for c in form.columns if c.key in found_keys]
+    if found_keys != order:
+        reasons.append("列的顺序被调换")
+    mapped_cols = set(mapping)
+    last_mapped = max(mapped_cols)
+    extra = [c for c, v in enumerate(grid.rows[header_row][: last_mapped + 1])
+             if c not in mapped_cols and _text(v)]
+    if extra:
+        reasons.append("插入了其他列：" + "、".join(f"“{_text(grid.value(header_row, c))}”" for c in extra))
+    if reasons:
+        level = ERROR if missing_required else WARNING
+        ledger.findings.append(make_finding(
+            "file.layout_changed", file=ledger.file, sheet=grid.name, level=level,
+            cell=cell_a1(header_row, min(mapped_cols)), reason="；".join(reasons)))
+
+
+def _text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def _read_unit_block(grid: Grid, header_row: int, labels: _Labels) -> dict:
+    """Unit-block fields above the header: label cell, value = next non-empty non-label cell right."""
+    merge_end = {}
+    for (r1, c1), (r2, c2) in grid.merges:
+        merge_end[(r1, c1)] = c2
+    fields: dict[str, tuple[object, tuple[int, int]]] = {}
+    for r in range(min(header_row, len(grid.rows))):
+        row = grid.rows[r]
+        c = 0
+        while c < len(row):
+            text = _text(row[c])
+            key = labels.fields_exact.get(normalize_label(text)) if text else None
+            inline = None
+            if key is None and text and re.match(r"^[^:：]{2,12}[:：]", text):
+                head, _, rest = re.split(r"([:：])", text, maxsplit=1)
+                key = labels.fields_exact.get(normalize_label(head))
+                inline = rest.strip() if key else None
+            if key is None or key in fields:
+                c += 1
+                continue
+            if inline:
+                fields[key] = (inline, (r, c))
+                c += 1
+                continue
+            after = merge_end.get((r, c), c) + 1
+            value, pos = "", (r, after)
+            for cc in range(after, len(row)):
+                v = row[cc]
+                t = _text(v)
+                if not t:
+                    continue
+                if labels.fields_exact.get(normalize_label(t)):
+                    break
+                value, pos = v, (r, cc)
+                break
+            fields[key] = (value, pos)
+            c += 1
+    return fields
+
+
+def _read_rows(grid: Grid, header_row: int, columns: dict[str, int], form: Form, labels: _Labels):
+    """Filled table rows below the header; merged fill-down cells fill the rows they span."""
+    fill_cols = {columns[c.key] for c in form.columns if c.fill_down and c.key in columns}
+    fill = {}
+    for (r1, c1), (r2, c2) in grid.merges:
+        if r2 > r1 and r1 > header_row and c1 in fill_cols:
+            top = grid.value(r1, c1)
+            for r in range(r1 + 1, r2 + 1):
+                fill[(r, c1)] = top
+    content_keys = [c.key for c in form.columns if c.key in columns and c.kind != "seq" and not c.fill_down]
+    rows = []
+    last = header_row + 1
+    for r in range(header_row + 1, len(grid.rows)):
+        row = grid.rows[r]
+        if _is_end_line(row, labels):
+            break
+        values = {}
+        for key, c in columns.items():
+            v = row[c] if c < len(row) else ""
+            if (v is None or v == "") and (r, c) in fill:
+                v = fill[(r, c)]
+            values[key] = v
+        has_content = any(_text(values[k]) for k in content_keys) or any(
+            _text(row[columns[k]]) for k in columns if k in ("target",) and columns[k] < len(row))
+        if not has_content:
+            continue
+        rows.append((r, values))
+        last = r
+    return rows, last
+
+
+def _is_end_line(row: list, labels: _Labels) -> bool:
+    for v in row[:4]:
+        t = normalize_label(_text(v)) if v not in (None, "") else ""
+        if t and any(t.startswith(m) for m in labels.end_markers):
+            return True
+    return False
