@@ -1,0 +1,183 @@
+"""The `ledgerbook` command: a thin click layer over the library.
+
+Each command parses options, calls one library function, turns library exceptions into one
+Chinese line with exit status 2, and renders the result. Terminal rendering lives in
+`report.py`. Heavy modules (pandas, readers, writers) are imported inside the commands so that
+`ledgerbook --help` starts fast.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from pathlib import Path
+
+import click
+
+from .errors import LedgerbookError
+
+
+class DateType(click.ParamType):
+    name = "DATE"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, dt.date):
+            return value
+        try:
+            return dt.date.fromisoformat(str(value).strip())
+        except ValueError:
+            self.fail(f"“{value}”不是日期，请写成 YYYY-MM-DD，如 2019-10-31", param, ctx)
+
+
+DATE = DateType()
+CAMPAIGN_OPTION = click.option("-c", "--campaign", "campaign_path", type=click.Path(dir_okay=False),
+                               help="活动文件（campaign.toml）；不指定时用内置的2019年通知")
+
+
+def _campaign(path):
+    from .campaign import load_campaign
+
+    return load_campaign(path)
+
+
+class LedgerbookGroup(click.Group):
+    """Turns every error into one Chinese line on stderr and exit status 2 (no traceback),
+    for the console script and for click's CliRunner alike."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        try:
+            rv = super().main(args=args, prog_name=prog_name or "ledgerbook", complete_var=complete_var,
+                              standalone_mode=False, **extra)
+        except LedgerbookError as exc:
+            click.echo(f"错误：{exc}", err=True)
+            sys.exit(2)
+        except click.exceptions.Abort:
+            click.echo("已中止", err=True)
+            sys.exit(1)
+        except click.ClickException as exc:
+            click.echo(f"错误：{_translate(exc)}", err=True)
+            sys.exit(2)
+        if isinstance(rv, int) and standalone_mode:
+            sys.exit(rv)
+        if standalone_mode:
+            sys.exit(0)
+        return rv
+
+
+@click.group(cls=LedgerbookGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="ledgerbook")
+def cli():
+    """ledgerbook：下发、收集、检查、汇总菜单式整顿台账。
+
+    \b
+    典型流程：
+      ledgerbook init                 生成活动文件 campaign.toml 供修改
+      ledgerbook template --per-unit  为每个单位生成锁定的台账模板
+      ledgerbook collect inbox/       收集、检查、汇总，并生成退回修改件
+      ledgerbook demo                 用内置示例完整演示一轮
+    """
+
+
+@cli.command()
+@click.argument("directory", default=".", type=click.Path(file_okay=False))
+@click.option("--force", is_flag=True, help="覆盖已有的 campaign.toml")
+def init(directory, force):
+    """在 DIRECTORY 写出默认活动文件 campaign.toml 供编辑。"""
+    from .campaign import write_default_campaign
+
+    path = write_default_campaign(directory, force=force)
+    click.echo(f"已写出活动文件：{path}\n请修改学校名称、日期和单位名单后使用 -c {path}")
+
+
+@cli.command()
+@CAMPAIGN_OPTION
+@click.option("-o", "--output", type=click.Path(), help="输出文件（--per-unit 时为目录）")
+@click.option("--per-unit", is_flag=True, help="为名单中每个单位各生成一份（填报单位已填好并锁定）")
+def template(campaign_path, output, per_unit):
+    """生成锁定的台账模板（下拉选项、日期校验、填表说明）。"""
+    from .template import write_template, write_unit_templates
+
+    campaign = _campaign(campaign_path)
+    if per_unit:
+        paths = write_unit_templates(campaign, output or "台账模板")
+        click.echo(f"已为 {len(paths)} 个单位生成模板，位于 {Path(paths[0]).parent if paths else output}")
+    else:
+        path = write_template(campaign, output or f"附件2_{campaign.form.title}.xlsx")
+        click.echo(f"已生成模板：{path}")
+
+
+@cli.command()
+@click.argument("inbox", type=click.Path())
+@CAMPAIGN_OPTION
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="汇总表文件，默认 汇总表_<日期>.xlsx")
+@click.option("--as-of", type=DATE, help="按此日期判断措施是否逾期、自评报告是否缺交（YYYY-MM-DD）")
+@click.option("--feedback", "feedback_dir", type=click.Path(file_okay=False), help="为需退回修改的单位生成标注件的目录")
+@click.option("--feedback-all", is_flag=True, help="为每个已报送单位都生成标注件")
+@click.option("--since", "since_path", type=click.Path(dir_okay=False), help="与之前的汇总表比较，增加“变化”工作表")
+@click.option("--strict", is_flag=True, help="发现任何“错误”时退出码为1")
+@click.option("-q", "--quiet", is_flag=True, help="不显示进度和报告")
+@click.option("-v", "--verbose", is_flag=True, help="逐个文件显示处理结果")
+def collect(inbox, campaign_path, output, as_of, feedback_dir, feedback_all, since_path, strict, quiet, verbose):
+    """读取 INBOX 中收到的全部文件，检查并写出汇总表。"""
+    from . import report
+    from .collect import collect as run_collect
+    from .summary import write_summary
+
+    campaign = _campaign(campaign_path)
+    previous = None
+    if since_path:
+        from .changes import read_previous
+
+        previous = read_previous(since_path)
+    out = Path(output or f"汇总表_{(as_of or dt.date.today()).isoformat()}.xlsx")
+    show = not quiet and sys.stderr.isatty()
+    with report.progress(show) as bar:
+        collection = run_collect(inbox, campaign, as_of=as_of, progress=bar)
+    changes = None
+    if previous is not None:
+        from .changes import compare
+
+        changes = compare(previous, collection)
+    write_summary(collection, out, generated_at=dt.datetime.now().replace(microsecond=0), since=changes)
+    feedback_paths = []
+    if feedback_dir or feedback_all:
+        from .feedback import write_feedback
+
+        feedback_paths = write_feedback(collection, feedback_dir or "退回修改", all_units=feedback_all)
+    if not quiet:
+        click.echo(report.collect_report(collection, out, feedback_paths, changes, verbose=verbose))
+    if strict and (collection.findings["级别"] == "错误").any():
+        sys.exit(1)
+
+
+@cli.command()
+@click.argument("directory", default="ledgerbook-demo", type=click.Path(file_okay=False))
+@click.option("-q", "--quiet", is_flag=True)
+def demo(directory, quiet):
+    """用内置活动完整演示一轮：模板、收件箱、汇总表、退回修改件。"""
+    from . import report
+    from .demo import run_demo
+
+    result = run_demo(directory)
+    if not quiet:
+        click.echo(report.demo_report(result))
+
+
+def _translate(exc: click.ClickException) -> str:
+    """click's own usage errors, in one Chinese line."""
+    if isinstance(exc, click.MissingParameter):
+        name = exc.param.human_readable_name if exc.param else ""
+        return f"缺少参数 {name}（用 --help 查看用法）"
+    if isinstance(exc, click.NoSuchOption):
+        return f"没有选项 {exc.option_name}（用 --help 查看用法）"
+    if isinstance(exc, click.BadParameter):
+        name = exc.param.opts[0] if exc.param is not None and exc.param.opts else ""
+        return f"参数 {name} 无效：{exc.message}"
+    if isinstance(exc, click.UsageError):
+        return f"用法错误：{exc.message}（用 --help 查看用法）"
+    return exc.format_message()
+
+
+def main(argv=None):
+    """Console-script entry point."""
+    cli.main(args=argv, prog_name="ledgerbook")

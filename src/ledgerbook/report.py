@@ -1,0 +1,79 @@
+"""What the CLI prints: the progress bar and the short Chinese report after a run (one place)."""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+
+import click
+
+
+@contextlib.contextmanager
+def progress(show: bool):
+    """A progress(done, total) callback that draws a bar on a terminal, or does nothing."""
+    if not show:
+        yield None
+        return
+    state = {"bar": None, "done": 0}
+
+    def update(done: int, total: int) -> None:
+        if state["bar"] is None:
+            state["bar"] = click.progressbar(length=total, label="读取文件", file=click.get_text_stream("stderr"))
+            state["bar"].__enter__()
+        state["bar"].update(done - state["done"])
+        state["done"] = done
+
+    try:
+        yield update
+    finally:
+        if state["bar"] is not None:
+            state["bar"].__exit__(None, None, None)
+
+
+def collect_report(collection, summary_path: Path, feedback_paths: list, changes=None, verbose: bool = False) -> str:
+    """The report after `collect`: units by status, units to send back, where things were written."""
+    c = collection.counts()
+    lines = []
+    if verbose:
+        for rec in collection.files.itertuples(index=False):
+            lines.append(f"  {rec.处理结果:<4} {rec.文件}" + (f"（{rec.单位}）" if rec.单位 else ""))
+        lines.append("")
+    lines.append(f"应报 {c['应报单位']} 个单位：已通过 {c['已通过']}，需退回修改 {c['需退回修改']}，未提交 {c['未提交']}"
+                 + (f"，名单外 {c['名单外单位']}" if c["名单外单位"] else "")
+                 + (f"；逾期报送 {c['逾期报送']}" if c["逾期报送"] else ""))
+    lines.append(f"共 {c['整顿对象']} 个整顿对象、{c['问题条数']} 条问题；错误 {c['错误']}，警告 {c['警告']}，提示 {c['提示']}"
+                 + (f"；逾期措施 {c['逾期措施']}" if collection.as_of else ""))
+    s = collection.submissions
+    back = s[s["状态"] == "需退回修改"]
+    if len(back):
+        lines.append("需退回修改：")
+        for rec in back.itertuples(index=False):
+            lines.append(f"  {rec.单位}：错误 {rec.错误数}，警告 {rec.警告数}")
+    missing = s[s["状态"] == "未提交"]["单位"].tolist()
+    if missing:
+        lines.append("未提交：" + "、".join(missing))
+    if changes is not None:
+        counts = changes.counts()
+        lines.append("与上次相比：" + "，".join(f"{k} {v}" for k, v in counts.items()))
+    lines.append(f"汇总表已写出：{summary_path}")
+    if feedback_paths:
+        lines.append(f"退回修改件 {len(feedback_paths)} 份：{Path(feedback_paths[0]).parent}")
+    return "\n".join(lines)
+
+
+def demo_report(result) -> str:
+    lines = [f"演示目录：{result.directory}"]
+    for note in result.notes:
+        lines.append(f"  {note}")
+    lines.append("")
+    lines.append(collect_report(result.collection, result.summary, result.feedback))
+    lines.append("")
+    lines.append("请打开：")
+    lines.append(f"  汇总表      {result.summary}")
+    if result.feedback:
+        lines.append(f"  退回修改件  {Path(result.feedback[0]).parent}/")
+    lines.append(f"  收件箱      {result.inbox}/")
+    lines.append(f"  下发的模板  {result.templates}/")
+    if getattr(result, "second_summary", None):
+        lines.append(f"  第二轮汇总（含“变化”） {result.second_summary}")
+    return "\n".join(lines)
