@@ -200,6 +200,8 @@ def _open_calamine(data: bytes, fmt: str, form: Form) -> Workbook:
         # From A1 (not from the first used cell) so that references are the sheet's own.
         rows = [row[:MAX_COLS] for row in sheet.to_python(skip_empty_area=False, nrows=nrows)]
         merges = list(sheet.merged_cell_ranges or [])
+        if fmt == "ods" and not merges:
+            merges = _ods_merges(data, name)  # calamine gives no merged ranges for .ods
         return Grid(name=name, rows=rows, merges=merges, truncated=truncated)
 
     return Workbook(sheets=visible, load=load, marker=marker, protected=protected)
@@ -275,6 +277,50 @@ def _ods_protection(data: bytes) -> dict[str, bool]:
         if name:
             result[name.group(1).decode("utf-8", "replace")] = b'table:protected="true"' in attrs
     return result
+
+
+_ODS_NS = "urn:oasis:names:tc:opendocument:xmlns:table:1.0"
+
+
+def _ods_merges(data: bytes, sheet: str) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+    """Merged ranges of one .ods sheet from content.xml (number-rows/columns-spanned)."""
+    from defusedxml.ElementTree import iterparse
+
+    t = "{%s}" % _ODS_NS
+    merges = []
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            with zf.open("content.xml") as fh:
+                in_sheet, row, col = False, 0, 0
+                for event, el in iterparse(fh, events=("start", "end")):
+                    tag = el.tag
+                    if tag == t + "table":
+                        if event == "start":
+                            in_sheet, row = el.get(t + "name") == sheet, 0
+                        elif in_sheet:
+                            break
+                        continue
+                    if not in_sheet:
+                        if event == "end":
+                            el.clear()
+                        continue
+                    if tag == t + "table-row":
+                        if event == "start":
+                            col = 0
+                        else:
+                            row += int(el.get(t + "number-rows-repeated", "1"))
+                            el.clear()
+                            if row > MAX_ROWS:
+                                break
+                    elif tag in (t + "table-cell", t + "covered-table-cell") and event == "start":
+                        rs = int(el.get(t + "number-rows-spanned", "1"))
+                        cs = int(el.get(t + "number-columns-spanned", "1"))
+                        if rs > 1 or cs > 1:
+                            merges.append(((row, col), (row + rs - 1, col + cs - 1)))
+                        col += int(el.get(t + "number-columns-repeated", "1"))
+    except Exception:
+        return merges
+    return merges
 
 
 class _TableParser(HTMLParser):
