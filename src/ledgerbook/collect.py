@@ -62,7 +62,7 @@ class Collection:
             cell, e.g. A7), 行号 (Excel row number).
         findings: 校验结果 — 级别, 代码, 单位, 文件, 工作表, 单元格, 说明, 原值; sorted by unit, level, cell.
         by_problem: 问题统计 — index 单位 (units with rows), one column per key problem (its short
-            name) with the number of rows, and 合计.
+            name) with the number of rows, 未能归类 (rows whose 重点问题 is not in the menu), and 合计.
         liaisons: 联络员名册 — 单位, 状态, 第一责任人, 联络员, 联系电话 (normalised), QQ号码, 邮箱 (roster).
         ledgers: unit -> the Ledger of its current submission (for feedback copies).
         documents: path -> Document, for every file found.
@@ -299,7 +299,9 @@ def _assemble(inbox: str, docs: list[Document], ledgers: dict[str, Ledger], camp
     findings.extend(report_findings)
     outcome.update(report_outcomes)
 
-    findings.sort(key=sort_key)
+    # Roster order, as the department lists its units; then level, file and cell.
+    order = {name: i for i, name in enumerate(campaign.unit_names)}
+    findings.sort(key=lambda f: (order.get(f.unit, len(order)), *sort_key(f)))
     findings_df = pd.DataFrame([f.as_row() for f in findings], columns=FINDING_COLUMNS)
 
     rows_df = _rows_table(checked, campaign)
@@ -424,16 +426,19 @@ def _files_table(docs: list[Document], outcome: dict[str, tuple[str, str, str]])
     return pd.DataFrame.from_records(records, columns=FILE_COLUMNS)
 
 
+UNCLASSIFIED = "未能归类"
+
+
 def _by_problem(rows: pd.DataFrame, campaign: Campaign) -> pd.DataFrame:
+    """Units × key problems (short names), plus rows whose problem is not in the menu, and 合计."""
     form = campaign.form
     names = list(form.problem_short)
-    units = [u for u in campaign.unit_names if u in set(rows["单位"])] + sorted(
-        set(rows["单位"]) - set(campaign.unit_names)) if len(rows) else []
-    table = pd.DataFrame(0, index=pd.Index(units, name="单位"), columns=names, dtype=int)
+    present = set(rows["单位"]) if len(rows) else set()
+    units = [u for u in campaign.unit_names if u in present] + sorted(present - set(campaign.unit_names))
+    table = pd.DataFrame(0, index=pd.Index(units, name="单位"), columns=names + [UNCLASSIFIED], dtype=int)
     if len(rows):
-        valid = rows[rows["问题序号"].notna()]
-        counts = valid.groupby(["单位", "问题序号"]).size()
-        for (unit, no), n in counts.items():
-            table.loc[unit, names[int(no) - 1]] = int(n)
+        keys = rows["问题序号"].map(lambda n: names[int(n) - 1] if pd.notna(n) else UNCLASSIFIED)
+        counts = pd.crosstab(rows["单位"], keys)
+        table.loc[counts.index, counts.columns] = counts.to_numpy()
     table["合计"] = table.sum(axis=1)
     return table

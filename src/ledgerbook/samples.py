@@ -270,6 +270,22 @@ def write_ledger(spec: LedgerSpec, campaign: Campaign, path) -> None:
     write_template(campaign, path, unit=unit, fill=spec)
 
 
+class _GbkZipInfo:
+    """Factory for ZipInfo entries whose names are stored as raw GBK bytes, flag 0x800 clear."""
+
+    @staticmethod
+    def make(name: str, when: tuple):
+        import zipfile
+
+        class GbkInfo(zipfile.ZipInfo):
+            def _encodeFilenameFlags(self):  # zipfile would otherwise store UTF-8 with the flag set
+                return name.encode("gbk"), self.flag_bits & ~0x800
+
+        info = GbkInfo(name, date_time=when)
+        info.compress_type = zipfile.ZIP_DEFLATED
+        return info
+
+
 def gbk_zip(members: dict[str, bytes]) -> bytes:
     """A zip as Windows' built-in compressor writes it: names in GBK, without the UTF-8 flag."""
     import io
@@ -278,13 +294,8 @@ def gbk_zip(members: dict[str, bytes]) -> bytes:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
         for name, data in members.items():
-            info = zipfile.ZipInfo(name.encode("gbk").decode("cp437"), date_time=(2019, 9, 12, 9, 0, 0))
-            info.compress_type = zipfile.ZIP_DEFLATED
-            zf.writestr(info, data)
-    raw = buf.getvalue()
-    # zipfile sets the UTF-8 flag only for names that are not cp437-encodable; ours are, so
-    # the flag is clear, as in a Windows zip.
-    return raw
+            zf.writestr(_GbkZipInfo.make(name, (2019, 9, 12, 9, 0, 0)), data)
+    return buf.getvalue()
 
 
 def email_with_attachments(sender: str, to: str, subject: str, date: dt.datetime, body: str,
