@@ -202,10 +202,10 @@ def check_rows(frame: pd.DataFrame, campaign: Campaign, as_of: dt.date | None) -
     emit(~blank["measure"] & (lengths < form.measure_min_chars), "row.measure_thin", "measure")
     df["_mkey"] = _mapped(df["measure_text"], measure_key)
     candidates = ~blank["measure"] & (lengths >= _REPEAT_MIN_CHARS)
-    groups = df[candidates].groupby(["unit", "_mkey"], sort=False)
-    for _, group in groups:
-        if len(group) < 2:
-            continue
+    # Only the rows whose (unit, measure) occurs more than once are grouped: iterating a
+    # groupby over every distinct measure costs seconds on 100,000 rows.
+    repeated = candidates & df.duplicated(["unit", "_mkey"], keep=False)
+    for _, group in df[repeated].groupby(["unit", "_mkey"], sort=False):
         cells = list(group["measure_cell"])
         for rec, cell in zip(group.itertuples(index=False), cells):
             others = "、".join(c for c in cells if c != cell)

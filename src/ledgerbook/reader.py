@@ -57,7 +57,7 @@ class Workbook:
     sheets: list[str]
     load: callable  # name -> Grid
     marker: dict[str, str] = field(default_factory=dict)
-    protected: dict[str, bool] = field(default_factory=dict)
+    protection: callable = lambda name: None  # name -> True/False, None where the format cannot tell
 
 
 @dataclass
@@ -161,11 +161,9 @@ def _single_grid(rows: list[list], name: str) -> Workbook:
 def _open_calamine(data: bytes, fmt: str, form: Form) -> Workbook:
     import python_calamine as pc
 
-    protected: dict[str, bool] = {}
-    if fmt in ("xlsx", "xlsm"):
-        protected = _xlsx_protection(data)
-    elif fmt == "ods":
-        protected = _ods_protection(data)
+    parts = _OoxmlParts(data) if fmt in ("xlsx", "xlsm") else None
+    if parts is not None:
+        parts.check_sizes()
     try:
         wb = pc.CalamineWorkbook.from_filelike(io.BytesIO(data))
     except pc.PasswordError:
@@ -174,20 +172,19 @@ def _open_calamine(data: bytes, fmt: str, form: Form) -> Workbook:
         raise _Unreadable(f"文件已损坏或不是有效的表格文件（{_short(exc)}）") from None
 
     marker_key = normalize_label(form.marker_sheet)
-    names = list(wb.sheet_names)
     visible = []
-    marker: dict[str, str] = {}
+    marker_sheet = None
     for meta in wb.sheets_metadata:
         if normalize_label(meta.name) == marker_key:
-            try:
-                marker = _read_marker(wb.get_sheet_by_name(meta.name).to_python(skip_empty_area=False, nrows=20))
-            except Exception:
-                marker = {}
-            continue
-        if str(meta.typ).endswith("WorkSheet"):
+            marker_sheet = meta.name
+        elif str(meta.typ).endswith("WorkSheet"):
             visible.append(meta.name)
-    if not visible and names:
-        visible = [n for n in names if normalize_label(n) != marker_key]
+    marker = parts.marker() if parts is not None else {}
+    if not marker and marker_sheet is not None:
+        try:
+            marker = _read_marker(wb.get_sheet_by_name(marker_sheet).to_python(skip_empty_area=False, nrows=20))
+        except Exception:
+            marker = {}
 
     def load(name: str) -> Grid:
         sheet = wb.get_sheet_by_name(name)
@@ -204,7 +201,85 @@ def _open_calamine(data: bytes, fmt: str, form: Form) -> Workbook:
             merges = _ods_merges(data, name)  # calamine gives no merged ranges for .ods
         return Grid(name=name, rows=rows, merges=merges, truncated=truncated)
 
-    return Workbook(sheets=visible, load=load, marker=marker, protected=protected)
+    if parts is not None:
+        protection = parts.protected
+    elif fmt == "ods":
+        ods = _ods_protection(data)
+        protection = ods.get
+    else:
+        protection = lambda name: None  # noqa: E731 - .xls: not worth a BIFF parser
+    return Workbook(sheets=visible, load=load, marker=marker, protection=protection)
+
+
+_SHEET_ENTRY = re.compile(rb"<(?:\w+:)?sheet\b([^>]*)/?>")
+_ATTR = re.compile(rb'([\w:]+)="([^"]*)"')
+_CUSTOM_PROP = re.compile(rb'<property\b[^>]*\bname="ledgerbook\.([^"]+)"[^>]*>\s*<vt:\w+>([^<]*)</vt:\w+>')
+
+
+class _OoxmlParts:
+    """A light look at an .xlsx package's XML parts, for what calamine does not give.
+
+    Parts are matched with regular expressions over the bytes, never parsed by an XML
+    library, so entity declarations (billion laughs, external entities) are never expanded.
+    """
+
+    def __init__(self, data: bytes):
+        try:
+            self.zip = zipfile.ZipFile(io.BytesIO(data))
+            self.names = set(self.zip.namelist())
+        except Exception:
+            self.zip, self.names = None, set()
+
+    def check_sizes(self) -> None:
+        if self.zip is None:
+            return
+        for info in self.zip.infolist():
+            if info.filename.startswith("xl/worksheets/") and info.file_size > MAX_SHEET_XML_BYTES:
+                raise _Unreadable("工作表过大（解压后超过60MB），不是正常的整顿台账")
+        try:
+            head = self.zip.read("xl/workbook.xml")[:4096] if "xl/workbook.xml" in self.names else b""
+        except Exception:
+            return
+        if b"<!ENTITY" in head or b"<!DOCTYPE" in head:
+            raise _Unreadable("工作簿的 XML 含有实体声明（可能是恶意构造的文件），已拒绝读取")
+
+    def _read(self, name: str, limit: int = MAX_SHEET_XML_BYTES) -> bytes:
+        if self.zip is None or name not in self.names:
+            return b""
+        with self.zip.open(name) as fh:
+            return fh.read(limit)
+
+    def marker(self) -> dict[str, str]:
+        from html import unescape
+
+        custom = self._read("docProps/custom.xml", 1 << 20)
+        return {unescape(k.decode("utf-8", "replace")): unescape(v.decode("utf-8", "replace"))
+                for k, v in _CUSTOM_PROP.findall(custom)}
+
+    def protected(self, sheet: str) -> bool | None:
+        """Whether the named sheet carries a sheetProtection element that protects it."""
+        try:
+            part = self._sheet_part(sheet)
+            if part is None:
+                return None
+            return bool(_PROTECTION.search(self._read(part)))
+        except Exception:
+            return None
+
+    def _sheet_part(self, sheet: str) -> str | None:
+        from html import unescape
+
+        rels = {}
+        for m in re.finditer(rb"<Relationship\b([^>]*)>", self._read("xl/_rels/workbook.xml.rels")):
+            attrs = dict(_ATTR.findall(m.group(1)))
+            target = attrs.get(b"Target", b"").decode("utf-8", "replace").lstrip("/")
+            rels[attrs.get(b"Id")] = target if target.startswith("xl/") else "xl/" + target
+        for m in _SHEET_ENTRY.finditer(self._read("xl/workbook.xml")):
+            attrs = dict(_ATTR.findall(m.group(1)))
+            if unescape(attrs.get(b"name", b"").decode("utf-8", "replace")) == sheet:
+                rid = next((v for k, v in attrs.items() if k.endswith(b":id")), None)
+                return rels.get(rid)
+        return None
 
 
 def _short(exc: Exception) -> str:
@@ -218,45 +293,6 @@ def _read_marker(rows: list[list]) -> dict[str, str]:
         if len(row) >= 2 and str(row[0]).strip():
             marker[str(row[0]).strip()] = str(row[1]).strip()
     return marker
-
-
-def _xlsx_protection(data: bytes) -> dict[str, bool]:
-    """Sheet name -> protected, from workbook.xml, its rels and each sheet's protection element."""
-    from defusedxml import ElementTree as ET
-
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as zf:
-            names = set(zf.namelist())
-            wb_xml = ET.fromstring(zf.read("xl/workbook.xml"))
-            rels_xml = ET.fromstring(zf.read("xl/_rels/workbook.xml.rels"))
-            targets = {}
-            for rel in rels_xml:
-                target = rel.get("Target", "")
-                target = target.lstrip("/")
-                if not target.startswith("xl/"):
-                    target = "xl/" + target
-                targets[rel.get("Id")] = target
-            result = {}
-            for el in wb_xml.iter():
-                if el.tag.endswith("}sheet") or el.tag == "sheet":
-                    rid = next((v for k, v in el.attrib.items() if k.endswith("}id")), None)
-                    part = targets.get(rid)
-                    if not part or part not in names:
-                        continue
-                    info = zf.getinfo(part)
-                    if info.file_size > MAX_SHEET_XML_BYTES:
-                        raise _Unreadable("工作表过大（解压后超过60MB），不是正常的整顿台账")
-                    with zf.open(part) as fh:
-                        head = fh.read(min(info.file_size, MAX_SHEET_XML_BYTES))
-                    result[el.get("name")] = bool(_PROTECTION.search(head))
-            return result
-    except _Unreadable:
-        raise
-    except Exception as exc:
-        name = type(exc).__name__
-        if "Entities" in name or "DTD" in name or "Forbidden" in name:
-            raise _Unreadable("工作簿的 XML 含有实体声明（可能是恶意构造的文件），已拒绝读取") from None
-        return {}
 
 
 def _ods_protection(data: bytes) -> dict[str, bool]:
@@ -395,6 +431,9 @@ class _Labels:
     columns_prefix: list[tuple[str, str]]
     fields_exact: dict[str, str]
     end_markers: tuple[str, ...]
+    end_pattern: re.Pattern
+    longest: int
+    n_columns: int
 
 
 _LABELS_CACHE: dict[int, _Labels] = {}
@@ -420,9 +459,15 @@ def _labels(form: Form) -> _Labels:
         fields.setdefault(normalize_label(fld.label), fld.key)
         for alias in fld.aliases:
             fields.setdefault(normalize_label(alias), fld.key)
-    labels = _Labels(exact, official, prefix, fields, tuple(normalize_label(m) for m in form.table_end_markers))
+    markers = tuple(normalize_label(m) for m in form.table_end_markers)
+    end_pattern = re.compile("|".join(re.escape(m.rstrip("：:")) for m in form.table_end_markers))
+    labels = _Labels(exact, official, prefix, fields, markers, end_pattern,
+                     max(len(k) for k in exact), len(form.columns))
     _LABELS_CACHE[id(form)] = labels
     return labels
+
+
+_MATCH_CACHE: dict[tuple[int, str], tuple[str | None, bool]] = {}
 
 
 def _match_column(text: str, labels: _Labels) -> tuple[str | None, bool]:
@@ -433,21 +478,31 @@ def _match_column(text: str, labels: _Labels) -> tuple[str | None, bool]:
         return labels.columns_official[text], True
     if text in labels.columns_exact:
         return labels.columns_exact[text], False
+    cache_key = (id(labels), text)
+    hit = _MATCH_CACHE.get(cache_key)
+    if hit is not None:
+        return hit
+    result = (None, False)
     for label, key in labels.columns_prefix:
         # An explanatory suffix: 整顿措施及要求, 完成时限年月日.
         if len(label) >= 2 and text.startswith(label) and len(text) <= len(label) + 8:
-            return key, False
-    return None, False
+            result = (key, False)
+            break
+    if len(_MATCH_CACHE) < 10_000:
+        _MATCH_CACHE[cache_key] = result
+    return result
 
 
 def _header_candidates(grid: Grid, form: Form, labels: _Labels):
-    """(matches, row index, {col: (key, official)}) for the rows that look like the header."""
+    """(matches, row index, {col: (key, official)}) for the row that looks most like the header."""
     best = None
+    longest = labels.longest
     for r in range(min(form.header_scan_rows, len(grid.rows))):
         mapping = {}
         used = set()
         for c, value in enumerate(grid.rows[r]):
-            if value is None or value == "":
+            # Header cells are short text: numbers, dates and long sentences are data.
+            if not isinstance(value, str) or not value or len(value) > longest + 24:
                 continue
             key, official = _match_column(normalize_label(value), labels)
             if key and key not in used:
@@ -456,6 +511,8 @@ def _header_candidates(grid: Grid, form: Form, labels: _Labels):
         score = len(mapping)
         if score >= 4 and (best is None or score > best[0]):
             best = (score, r, mapping)
+            if score == labels.n_columns:
+                break
     return best
 
 
@@ -486,7 +543,7 @@ def _find_ledger(book: Workbook, ledger: Ledger, form: Form) -> None:
         return
     grid, (_, header_row, mapping) = found
     ledger.sheet = grid.name
-    ledger.protected = book.protected.get(grid.name) if book.protected else None
+    ledger.protected = book.protection(grid.name)
     columns = {key: c for c, (key, _) in mapping.items()}
     _check_layout(ledger, form, grid, header_row, mapping)
     fields = _read_unit_block(grid, header_row, labels)
@@ -589,21 +646,30 @@ def _read_rows(grid: Grid, header_row: int, columns: dict[str, int], form: Form,
             for r in range(r1 + 1, r2 + 1):
                 fill[(r, c1)] = top
     content_keys = [c.key for c in form.columns if c.key in columns and c.kind != "seq" and not c.fill_down]
+    content_cols = [columns[k] for k in content_keys]
+    target_col = columns.get("target")
+    items = list(columns.items())
     rows = []
     last = header_row + 1
     for r in range(header_row + 1, len(grid.rows)):
         row = grid.rows[r]
+        n = len(row)
+        # Quick skip of the template's empty prepared rows (序号 only).
+        if not any(c < n and row[c] not in ("", None) for c in content_cols) and not (
+                target_col is not None and target_col < n and row[target_col] not in ("", None)):
+            if _is_end_line(row, labels):
+                break
+            continue
         if _is_end_line(row, labels):
             break
         values = {}
-        for key, c in columns.items():
-            v = row[c] if c < len(row) else ""
+        for key, c in items:
+            v = row[c] if c < n else ""
             if (v is None or v == "") and (r, c) in fill:
                 v = fill[(r, c)]
             values[key] = v
-        has_content = any(_text(values[k]) for k in content_keys) or any(
-            _text(row[columns[k]]) for k in columns if k in ("target",) and columns[k] < len(row))
-        if not has_content:
+        if not any(_text(values[k]) for k in content_keys) and not (
+                target_col is not None and target_col < n and _text(row[target_col])):
             continue
         rows.append((r, values))
         last = r
@@ -611,8 +677,10 @@ def _read_rows(grid: Grid, header_row: int, columns: dict[str, int], form: Form,
 
 
 def _is_end_line(row: list, labels: _Labels) -> bool:
+    """A signature or date line under the table (填表人：…, 审核人：…)."""
     for v in row[:4]:
-        t = normalize_label(_text(v)) if v not in (None, "") else ""
-        if t and any(t.startswith(m) for m in labels.end_markers):
-            return True
+        if isinstance(v, str) and v and labels.end_pattern.search(v):
+            t = normalize_label(v)
+            if any(t.startswith(m) for m in labels.end_markers):
+                return True
     return False

@@ -192,7 +192,8 @@ def humanise(spec: LedgerSpec, campaign: Campaign) -> LedgerSpec:
         d = r.deadline.date() if isinstance(r.deadline, dt.datetime) else r.deadline
         number = campaign.form.problems.index(r.problem) + 1 if r.problem in campaign.form.problems else r.problem
         problem = [str(number), f"{number}.", f"问题{number}", r.problem][i % 4]
-        rows.append(replace(r, problem=problem, deadline=forms_of_date[i % len(forms_of_date)](d),
+        deadline = forms_of_date[i % len(forms_of_date)](d) if isinstance(d, dt.date) else r.deadline
+        rows.append(replace(r, problem=problem, deadline=deadline,
                             owner=f"支部书记{r.owner}" if i % 3 == 0 else r.owner))
     return replace(spec, rows=rows, phone=float(spec.phone) if str(spec.phone).isdigit() else spec.phone,
                    qq=float(spec.qq) if str(spec.qq).isdigit() else spec.qq)

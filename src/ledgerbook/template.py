@@ -212,6 +212,10 @@ def list_sources(campaign: Campaign) -> tuple[ListSource, ...]:
     )
 
 
+#: Prefix of the custom document properties that repeat the marker (see _set_properties).
+MARKER_PROPERTY_PREFIX = "ledgerbook."
+
+
 def marker_rows(campaign: Campaign, unit: Unit | None = None) -> list[tuple[str, str]]:
     """The marker sheet's key/value rows (A1:B4).
 
@@ -786,6 +790,11 @@ def _set_properties(wb: xlsxwriter.Workbook, campaign: Campaign, unit: Unit | No
         "keywords": f"ledgerbook, {form.version}",
         "comments": f"{form.version}",
     })
+    # The marker again as custom document properties: the reader finds it in one small XML
+    # part instead of parsing the hidden sheet (Excel and WPS keep these on re-save).
+    for key, value in marker_rows(campaign, unit):
+        if value:
+            wb.set_custom_property(f"{MARKER_PROPERTY_PREFIX}{key}", value)
 
 
 def _close(wb: xlsxwriter.Workbook, path: Path) -> None:

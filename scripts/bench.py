@@ -1,0 +1,206 @@
+#!/usr/bin/env python3
+"""Benchmark: ledgerbook's collect + summary against the loop a user would write by hand.
+
+Usage:
+    python scripts/bench.py                 # 40, 1,000 and 5,000 files × 20 rows, plus 200 × 200 rows
+    python scripts/bench.py --sizes 40,1000 # a quicker run
+    python scripts/bench.py --no-big        # skip the 200 units × 200 rows inbox
+
+Inboxes are generated once with the demo generator (ledgerbook.samples) into
+scripts/.bench-cache/ and reused. Each measurement runs in a fresh process so that its
+peak RSS is its own.
+
+The baseline ("plain pandas") is what a clerk with pandas would write:
+    for path in files: frames.append(pandas.read_excel(path, sheet_name="整顿台账", header=None))
+    pandas.concat(frames).to_excel(out)
+It is measured in the same run, on the same files (on at most --baseline-max files; beyond
+that its time is scaled from the measured per-file rate, and the table says so).
+
+Targets (2 cores): end to end on 1,000 files ≤ 3 s (ratio ≤ 0.25 against the baseline);
+reading ≥ 1,000 files/s; peak RSS < 300 MB for 5,000 files; `ledgerbook --help` < 0.3 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+CACHE = HERE / ".bench-cache"
+
+
+# --------------------------------------------------------------------------- generating inboxes
+
+def bench_campaign(n_units: int):
+    """The built-in campaign with a roster of n synthetic units (one file each)."""
+    from ledgerbook.campaign import Unit, default_campaign
+
+    base = default_campaign()
+    units = tuple(Unit(name=f"第{i:04d}学院党委", email=f"u{i:04d}@example.edu.cn", secretary=None)
+                  for i in range(1, n_units + 1))
+    return replace(base, units=units)
+
+
+def _write_one(args):
+    from ledgerbook import samples
+    from ledgerbook.template import write_template
+
+    n_units, index, rows, folder = args
+    campaign = bench_campaign(n_units)
+    unit = campaign.units[index]
+    targets = max(1, rows // 5)
+    spec = samples.clean_ledger(campaign, unit, seed=index, n_rows=rows // targets, n_targets=targets)
+    if index % 7 == 3:  # some sloppy ones so the checks have work to do
+        spec = samples.SLOPPY["deadlines"](spec, campaign)
+    if index % 11 == 5:
+        spec = samples.humanise(spec, campaign)
+    write_template(campaign, Path(folder) / f"整顿台账_{unit.name}.xlsx", unit=unit, fill=spec)
+
+
+def make_inbox(n_files: int, rows: int) -> Path:
+    folder = CACHE / f"inbox-{n_files}x{rows}"
+    done = folder / ".complete"
+    if done.exists():
+        return folder
+    folder.mkdir(parents=True, exist_ok=True)
+    from concurrent.futures import ProcessPoolExecutor
+
+    print(f"  generating {n_files} files × {rows} rows in {folder} …", file=sys.stderr, flush=True)
+    jobs = [(n_files, i, rows, str(folder)) for i in range(n_files)]
+    with ProcessPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+        list(pool.map(_write_one, jobs, chunksize=32))
+    done.write_text("ok")
+    return folder
+
+
+def files_of(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.suffix == ".xlsx")
+
+
+# --------------------------------------------------------------------------- workers (fresh process each)
+
+def worker_ledgerbook(folder: str, n_units: int, workers: int | None) -> dict:
+    from ledgerbook.collect import _assemble, read_documents
+    from ledgerbook.inbox import scan_inbox
+    from ledgerbook.summary import write_summary
+
+    campaign = bench_campaign(n_units)
+    t0 = time.perf_counter()
+    docs = scan_inbox(folder)
+    t1 = time.perf_counter()
+    ledgers = read_documents(docs, campaign, workers=workers)
+    t2 = time.perf_counter()
+    collection = _assemble(folder, docs, ledgers, campaign, None)
+    t3 = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        write_summary(collection, Path(tmp) / "汇总表.xlsx")
+    t4 = time.perf_counter()
+    return {"intake": t1 - t0, "read": t2 - t1, "checks": t3 - t2, "write": t4 - t3, "total": t4 - t0,
+            "rows": len(collection.rows), "findings": len(collection.findings), "rss_mb": _peak_mb()}
+
+
+def worker_baseline(folder: str, limit: int) -> dict:
+    import pandas as pd
+
+    files = files_of(Path(folder))[:limit]
+    t0 = time.perf_counter()
+    frames = [pd.read_excel(p, sheet_name="整顿台账", header=None) for p in files]
+    with tempfile.TemporaryDirectory() as tmp:
+        pd.concat(frames).to_excel(Path(tmp) / "out.xlsx")
+    return {"seconds": time.perf_counter() - t0, "files": len(files), "rss_mb": _peak_mb()}
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run_worker(kind: str, *args) -> dict:
+    cmd = [sys.executable, __file__, "--worker", kind, *map(str, args)]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+# --------------------------------------------------------------------------- report
+
+def help_time() -> float:
+    exe = Path(sys.executable).with_name("ledgerbook")
+    cmd = [str(exe), "--help"] if exe.exists() else [sys.executable, "-m", "ledgerbook", "--help"]
+    best = 9e9
+    for _ in range(5):
+        t = time.perf_counter()
+        subprocess.run(cmd, check=True, capture_output=True)
+        best = min(best, time.perf_counter() - t)
+    return best
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sizes", default="40,1000,5000")
+    ap.add_argument("--rows", type=int, default=20)
+    ap.add_argument("--no-big", action="store_true", help="skip the 200 units × 200 rows inbox")
+    ap.add_argument("--baseline-max", type=int, default=1000)
+    ap.add_argument("--crossover", action="store_true", help="also time reading with 1 vs 2 processes")
+    ap.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.worker:
+        kind, *rest = args.worker
+        if kind == "ledgerbook":
+            workers = None if rest[2] == "auto" else int(rest[2])
+            print(json.dumps(worker_ledgerbook(rest[0], int(rest[1]), workers)))
+        else:
+            print(json.dumps(worker_baseline(rest[0], int(rest[1]))))
+        return
+
+    cases = [(int(s), args.rows) for s in args.sizes.split(",") if s]
+    if not args.no_big:
+        cases.append((200, 200))
+    print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}", flush=True)
+    results = []
+    for n, rows in cases:
+        folder = make_inbox(n, rows)
+        lb = run_worker("ledgerbook", folder, n, "auto")
+        base = run_worker("baseline", folder, min(n, args.baseline_max))
+        scaled = base["files"] < n
+        base_s = base["seconds"] * n / base["files"]
+        results.append((n, rows, lb, base_s, scaled, base["rss_mb"]))
+
+    head = ("inbox", "rows", "intake s", "read s", "checks s", "write s", "total s", "files/s", "rows/s",
+            "read files/s", "peak RSS MB", "baseline s", "ratio", "baseline RSS MB")
+    lines = [head]
+    for n, rows, lb, base_s, scaled, base_rss in results:
+        lines.append((f"{n}×{rows}", f"{lb['rows']:,}", f"{lb['intake']:.2f}", f"{lb['read']:.2f}",
+                      f"{lb['checks']:.2f}", f"{lb['write']:.2f}", f"{lb['total']:.2f}",
+                      f"{n / lb['total']:,.0f}", f"{lb['rows'] / lb['total']:,.0f}", f"{n / lb['read']:,.0f}",
+                      f"{lb['rss_mb']:.0f}", f"{base_s:.1f}" + ("*" if scaled else ""),
+                      f"{lb['total'] / base_s:.3f}", f"{base_rss:.0f}"))
+    widths = [max(len(str(r[i])) for r in lines) for i in range(len(head))]
+    for i, r in enumerate(lines):
+        print("  ".join(str(v).rjust(w) for v, w in zip(r, widths)))
+        if i == 0:
+            print("  ".join("-" * w for w in widths))
+    if any(r[4] for r in results):
+        print(f"* baseline measured on {args.baseline_max} files and scaled to the inbox size")
+    print("baseline: loop of pandas.read_excel(path, sheet_name='整顿台账', header=None) + concat + to_excel")
+    print(f"`ledgerbook --help`: {help_time():.3f} s (best of 5)")
+
+    if args.crossover:
+        print("\nreading stage, 1 vs 2 processes (pool start-up included):")
+        for n in (40, 200, 600, 1000):
+            if n > max(c[0] for c in cases if c[1] == args.rows):
+                continue
+            folder = make_inbox(n, args.rows) if n in [c[0] for c in cases] else make_inbox(n, args.rows)
+            one = run_worker("ledgerbook", folder, n, "1")["read"]
+            two = run_worker("ledgerbook", folder, n, "2")["read"]
+            print(f"  {n:>5} files: 1 process {one:.3f} s, 2 processes {two:.3f} s")
+
+
+if __name__ == "__main__":
+    main()
