@@ -44,7 +44,7 @@ CASES = [
     ("row.person_invalid", _row(0, owner="支部书记"), "H7", _row(0, owner="支部书记张三")),
     ("row.person_invalid", _row(1, owner="全体党员"), "H8", _row(1, owner="张三、李四")),
     ("row.person_invalid", _row(0, member="支委会"), "D7", _row(0, member="王五")),
-    ("row.deadline_invalid", _row(0, deadline="尽快吧"), "I7", _row(0, deadline="2019年10月31日")),
+    ("row.deadline_invalid", _row(0, deadline="第3周"), "I7", _row(0, deadline="2019年10月31日")),
     ("row.deadline_vague", _row(0, deadline="长期坚持"), "I7", _row(0, deadline="10月底前")),
     ("row.deadline_vague", _row(1, deadline="10月中旬"), "I8", _row(1, deadline="10月15日")),
     ("row.deadline_out_of_window", _row(0, deadline="11月1日"), "I7", _row(0, deadline="10月31日")),
