@@ -17,7 +17,7 @@ from .cells import cell_a1
 from .findings import Finding, make_finding
 from .form import Form
 from .normalize import (
-    cell_text, meaningful_length, measure_key, parse_category, parse_date, parse_persons,
+    cell_text, measure_key, parse_category, parse_date, parse_persons,
     parse_phone, parse_progress, parse_qq, strip_control_chars,
 )
 from .reader import Ledger
@@ -108,17 +108,24 @@ def _suggestion(text: str, campaign: Campaign) -> str:
 def rows_frame(items: list[tuple[str, Ledger]], form: Form) -> pd.DataFrame:
     """One row per table row of the given (unit, ledger) pairs: raw values and their cells."""
     keys = [c.key for c in form.columns]
-    records = []
+    data: dict[str, list] = {name: [] for name in ("unit", "file", "sheet", "row")}
+    for k in keys:
+        data[k], data[f"{k}_cell"] = [], []
     for unit, ledger in items:
         cols = ledger.layout.columns if ledger.layout else {}
-        for r, values in ledger.rows:
-            rec = {"unit": unit, "file": ledger.file, "sheet": ledger.sheet, "row": r}
-            for k in keys:
-                rec[k] = values.get(k, "")
-                rec[f"{k}_cell"] = cell_a1(r, cols[k]) if k in cols else ""
-            records.append(rec)
-    columns = ["unit", "file", "sheet", "row"] + [x for k in keys for x in (k, f"{k}_cell")]
-    return pd.DataFrame.from_records(records, columns=columns)
+        n = len(ledger.rows)
+        data["unit"] += [unit] * n
+        data["file"] += [ledger.file] * n
+        data["sheet"] += [ledger.sheet] * n
+        data["row"] += [r for r, _ in ledger.rows]
+        for k in keys:
+            data[k] += [values.get(k, "") for _, values in ledger.rows]
+            if k in cols:
+                letter = cell_a1(0, cols[k])[:-1]
+                data[f"{k}_cell"] += [f"{letter}{r + 1}" for r, _ in ledger.rows]
+            else:
+                data[f"{k}_cell"] += [""] * n
+    return pd.DataFrame(data, dtype=object).astype({"row": int})
 
 
 def check_rows(frame: pd.DataFrame, campaign: Campaign, as_of: dt.date | None) -> tuple[pd.DataFrame, list[Finding]]:
@@ -198,9 +205,11 @@ def check_rows(frame: pd.DataFrame, campaign: Campaign, as_of: dt.date | None) -
          choices="、".join(form.progress_values))
 
     # 整顿措施: substantial, and not the same text copied across problems.
-    lengths = _mapped(df["measure_text"], meaningful_length)
-    emit(~blank["measure"] & (lengths < form.measure_min_chars), "row.measure_thin", "measure")
+    # The comparison key keeps only letters, digits and Han characters: its length is the
+    # measure's meaningful length.
     df["_mkey"] = _mapped(df["measure_text"], measure_key)
+    lengths = df["_mkey"].str.len()
+    emit(~blank["measure"] & (lengths < form.measure_min_chars), "row.measure_thin", "measure")
     candidates = ~blank["measure"] & (lengths >= _REPEAT_MIN_CHARS)
     # Only the rows whose (unit, measure) occurs more than once are grouped: iterating a
     # groupby over every distinct measure costs seconds on 100,000 rows.

@@ -101,8 +101,18 @@ class Collection:
         }
 
 
-def _read_one(args: tuple[str | None, bytes | None, str, str, object]) -> Ledger:
-    fs_path, data, path, fmt, form = args
+_WORKER_FORM = None
+
+
+def _init_worker(form) -> None:
+    """Process-pool initializer: the form is sent once per process, not once per file."""
+    global _WORKER_FORM
+    _WORKER_FORM = form
+
+
+def _read_one(args: tuple[str | None, bytes | None, str, str], form=None) -> Ledger:
+    fs_path, data, path, fmt = args
+    form = form or _WORKER_FORM
     try:
         if data is None:
             with open(fs_path, "rb") as fh:
@@ -119,20 +129,20 @@ def read_documents(docs: list[Document], campaign: Campaign,
     """Read every spreadsheet document; a process pool on large inboxes."""
     form = campaign.form
     todo = [d for d in docs if d.kind == "ledger"]
-    args = [(d.fs_path, d.data, d.path, d.format, form) for d in todo]
+    args = [(d.fs_path, d.data, d.path, d.format) for d in todo]
     total = len(args)
     ledgers: dict[str, Ledger] = {}
     if workers is None:
         workers = min(os.cpu_count() or 1, 4) if total >= POOL_MIN_FILES else 1
-    if workers > 1:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            for i, ledger in enumerate(pool.map(_read_one, args, chunksize=64), 1):
+    if workers > 1 and total > 1:
+        with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(form,)) as pool:
+            for i, ledger in enumerate(pool.map(_read_one, args, chunksize=max(1, min(64, total // (workers * 4)))), 1):
                 ledgers[ledger.file] = ledger
                 if progress:
                     progress(i, total)
     else:
         for i, a in enumerate(args, 1):
-            ledger = _read_one(a)
+            ledger = _read_one(a, form)
             ledgers[ledger.file] = ledger
             if progress:
                 progress(i, total)
@@ -438,7 +448,7 @@ def _by_problem(rows: pd.DataFrame, campaign: Campaign) -> pd.DataFrame:
     table = pd.DataFrame(0, index=pd.Index(units, name="单位"), columns=names + [UNCLASSIFIED], dtype=int)
     if len(rows):
         keys = rows["问题序号"].map(lambda n: names[int(n) - 1] if pd.notna(n) else UNCLASSIFIED)
-        counts = pd.crosstab(rows["单位"], keys)
+        counts = rows.groupby([rows["单位"], keys]).size().unstack(fill_value=0)
         table.loc[counts.index, counts.columns] = counts.to_numpy()
     table["合计"] = table.sum(axis=1)
     return table
