@@ -1,0 +1,116 @@
+"""Campaign files: the built-in default, a department's own, and every way one can be broken."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+from click.testing import CliRunner
+
+from ledgerbook.campaign import default_campaign, load_campaign, write_default_campaign
+from ledgerbook.cli import cli
+from ledgerbook.errors import CampaignError
+
+GOOD = """
+[campaign]
+institution = "示例大学"
+title = "基层党组织整顿台账"
+start = 2020-03-02
+ledger_due = 2020-03-20
+report_due = 2020-05-20
+rectification_due = 2020-05-31
+
+[[units]]
+name = "文学院党委"
+email = "wx@example.edu.cn"
+
+[[units]]
+name = "理学院党委"
+secretary = "钱学文"
+
+[[units]]
+name = "图书馆党总支"
+"""
+
+
+def test_default_campaign_is_the_2019_notice():
+    c = default_campaign()
+    assert c.institution == "湖南科技大学"
+    assert (c.start, c.ledger_due, c.report_due, c.rectification_due) == (
+        dt.date(2019, 9, 3), dt.date(2019, 9, 13), dt.date(2019, 10, 25), dt.date(2019, 10, 31))
+    assert 20 <= len(c.units) <= 30
+    assert c.units[0].name == "机关党委"
+    assert len(c.form.problems) == 8
+
+
+def test_unit_names_typed_loosely_match_the_roster():
+    c = default_campaign()
+    assert c.match_unit(" 机电工程学院 ") == "机电工程学院党委"
+    assert c.match_unit("中共机电工程学院委员会") == "机电工程学院党委"
+    assert c.match_unit("机电学院") is None
+
+
+def test_own_campaign(tmp_path):
+    path = tmp_path / "c.toml"
+    path.write_text(GOOD, encoding="utf-8")
+    c = load_campaign(path)
+    assert c.full_title == "示例大学基层党组织整顿台账"
+    assert c.unit_names == ("文学院党委", "理学院党委", "图书馆党总支")
+    assert c.unit("理学院党委").secretary == "钱学文"
+
+
+def test_campaign_may_override_the_menu(tmp_path):
+    path = tmp_path / "c.toml"
+    path.write_text(GOOD + '\n[menu]\nproblems = ["问题甲很长的描述", "问题乙很长的描述"]\n', encoding="utf-8")
+    c = load_campaign(path)
+    assert c.form.problems == ("问题甲很长的描述", "问题乙很长的描述")
+
+
+BROKEN = [
+    ("unknown key", GOOD.replace('title = "', 'titel = "x"\ntitle = "'), "campaign.titel"),
+    ("unknown section", GOOD + "\n[extra]\na = 1\n", "extra"),
+    ("unknown unit key", GOOD.replace('secretary = "钱学文"', 'secretary = "钱学文"\nphone = "1"'), "units[2].phone"),
+    ("missing date", GOOD.replace("report_due = 2020-05-20\n", ""), "campaign.report_due"),
+    ("not a date", GOOD.replace("2020-03-20", '"3月20日"'), "campaign.ledger_due"),
+    ("dates out of order", GOOD.replace("ledger_due = 2020-03-20", "ledger_due = 2020-03-01"), "campaign.ledger_due"),
+    ("report before ledger", GOOD.replace("report_due = 2020-05-20", "report_due = 2020-03-10"), "campaign.report_due"),
+    ("empty roster", GOOD.split("[[units]]")[0], "units"),
+    ("duplicate unit", GOOD + '\n[[units]]\nname = " 文学院党委"\n', "units[4].name"),
+    ("bad toml", GOOD + "\n[[units]\n", "TOML"),
+]
+
+
+@pytest.mark.parametrize("label,text,key", BROKEN, ids=[b[0] for b in BROKEN])
+def test_broken_campaign_is_one_chinese_line_and_exit_2(tmp_path, label, text, key):
+    path = tmp_path / "campaign.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(CampaignError) as info:
+        load_campaign(path)
+    assert key in str(info.value) and str(path) in str(info.value)
+    result = CliRunner().invoke(cli, ["template", "-c", str(path), "-o", str(tmp_path / "t.xlsx")])
+    assert result.exit_code == 2
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and re.search(r"[\u4e00-\u9fff]", lines[0]) and "Traceback" not in result.output
+    assert not (tmp_path / "t.xlsx").exists()
+
+
+def test_missing_campaign_file(tmp_path):
+    result = CliRunner().invoke(cli, ["template", "-c", str(tmp_path / "nope.toml")])
+    assert result.exit_code == 2 and "不存在" in result.output
+
+
+def test_init_writes_and_refuses_to_overwrite(tmp_path):
+    runner = CliRunner()
+    first = runner.invoke(cli, ["init", str(tmp_path)])
+    assert first.exit_code == 0, first.output
+    written = tmp_path / "campaign.toml"
+    assert load_campaign(written).institution == "湖南科技大学"
+    written.write_text("# edited\n" + written.read_text(encoding="utf-8"), encoding="utf-8")
+    again = runner.invoke(cli, ["init", str(tmp_path)])
+    assert again.exit_code == 2 and "--force" in again.output
+    assert written.read_text(encoding="utf-8").startswith("# edited")
+    forced = runner.invoke(cli, ["init", str(tmp_path), "--force"])
+    assert forced.exit_code == 0 and not written.read_text(encoding="utf-8").startswith("# edited")
+    with pytest.raises(CampaignError):
+        write_default_campaign(tmp_path)
