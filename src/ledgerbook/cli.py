@@ -163,6 +163,83 @@ def demo(directory, quiet):
         click.echo(report.demo_report(result))
 
 
+# --------------------------------------------------------------------------- mail
+
+
+@cli.group()
+def mail():
+    """生成邮件草稿（.eml）：下发模板、退回修改、催报；加 --send 直接发送。
+
+    \b
+      ledgerbook mail templates -o 发件箱            每个单位一封，附本单位专用模板
+      ledgerbook mail feedback inbox/ -o 发件箱      退回修改件发给需修改的单位，催报未提交的单位
+    草稿用 Outlook 等邮件程序打开即可发送；--send 按活动文件 [mail] 节的设置经 SMTP 发送。
+    """
+
+
+OUTBOX_OPTION = click.option("-o", "--outbox", required=True, type=click.Path(file_okay=False),
+                             help="写出邮件草稿（.eml）的目录")
+SEND_OPTION = click.option("--send", "send_now", is_flag=True,
+                           help="经 SMTP 发送（服务器见活动文件 [mail] 节，密码取自环境变量）；已发送过的不再发送")
+DRY_RUN_OPTION = click.option("--dry-run", is_flag=True, help="只列出将要发送的邮件，不发送")
+
+
+def _mail_finish(plan, campaign, send_now: bool, dry_run: bool) -> None:
+    """Report the drafts and, with --send or --dry-run, send them; exit 1 when a message failed."""
+    from .mail import format_plan, format_send, send
+
+    click.echo(format_plan(plan))
+    if not (send_now or dry_run):
+        return
+    report = send(plan, campaign, dry_run=dry_run)
+    click.echo(format_send(report))
+    if report.failed:
+        sys.exit(1)
+
+
+@mail.command("templates")
+@CAMPAIGN_OPTION
+@OUTBOX_OPTION
+@click.option("--templates", "templates_dir", type=click.Path(file_okay=False),
+              help="单位专用模板所在目录：已有的直接附上，缺的在此生成（默认临时生成）")
+@SEND_OPTION
+@DRY_RUN_OPTION
+def mail_templates(campaign_path, outbox, templates_dir, send_now, dry_run):
+    """每个有邮箱的单位一封下发邮件，附本单位专用的锁定模板。"""
+    from .mail import template_drafts
+
+    campaign = _campaign(campaign_path)
+    plan = template_drafts(campaign, outbox, templates_dir=templates_dir,
+                           now=dt.datetime.now().astimezone().replace(microsecond=0))
+    _mail_finish(plan, campaign, send_now, dry_run)
+
+
+@mail.command("feedback")
+@click.argument("inbox", type=click.Path())
+@CAMPAIGN_OPTION
+@click.option("--as-of", type=DATE, help="按此日期检查（同 collect --as-of），催报邮件写“截至”此日")
+@OUTBOX_OPTION
+@click.option("--feedback", "feedback_dir", type=click.Path(file_okay=False),
+              help="同时把退回修改件保存到此目录（默认只放在邮件附件里）")
+@SEND_OPTION
+@DRY_RUN_OPTION
+def mail_feedback(inbox, campaign_path, as_of, outbox, feedback_dir, send_now, dry_run):
+    """收集 INBOX 后：给需退回修改的单位发标注件和问题清单，给未提交的单位发催报。"""
+    from .collect import collect as run_collect
+    from .errors import InboxError
+    from .mail import feedback_drafts
+
+    if Path(inbox).is_file():
+        # A summary holds the findings but not the returned files that the marked-up copies
+        # are made from, so the inbox itself is needed.
+        raise InboxError(f"{inbox} 是文件：请给出收件箱文件夹（不是汇总表），退回修改件要从各单位报送的原文件生成")
+    campaign = _campaign(campaign_path)
+    collection = run_collect(inbox, campaign, as_of=as_of)
+    plan = feedback_drafts(collection, outbox, feedback_dir=feedback_dir,
+                           now=dt.datetime.now().astimezone().replace(microsecond=0))
+    _mail_finish(plan, campaign, send_now, dry_run)
+
+
 def _translate(exc: click.ClickException) -> str:
     """click's own usage errors, in one Chinese line."""
     if isinstance(exc, click.MissingParameter):
