@@ -34,6 +34,7 @@ def soffice_convert(files: list[Path], fmt: str, outdir: Path) -> list[Path]:
     if not SOFFICE:
         raise RuntimeError("soffice is not installed (LEDGERBOOK_REQUIRE_SOFFICE=1 requires it)")
     outdir.mkdir(parents=True, exist_ok=True)
+    outdir = outdir.resolve()
     profile = outdir / ".lo-profile"
     cmd = [SOFFICE, f"-env:UserInstallation=file://{profile}", "--headless", "--norestore",
            "--convert-to", fmt, "--outdir", str(outdir), *map(str, files)]
