@@ -64,9 +64,9 @@ from .findings import ERROR, INFO, LEVEL_ORDER, WARNING, Finding
 from .form import Layout, template_layout
 from .normalize import cell_text, strip_control_chars
 from .reader import Ledger
-# _PROTECTION is the template's sheet-protection options: the copy allows what the form allows.
+# SHEET_PROTECTION is the template's sheet-protection options: the copy allows what the form allows.
 from .template import (
-    _PROTECTION, MARKER_KEYS, ValidationSpec, list_sources, marker_rows, validation_specs, write_template,
+    SHEET_PROTECTION, MARKER_KEYS, ValidationSpec, list_sources, marker_rows, validation_specs, write_template,
 )
 
 if TYPE_CHECKING:
@@ -575,7 +575,7 @@ def _restore_form(copy: _Copy, campaign: Campaign, ledger: Ledger) -> None:
     _ensure_validations(copy.ws, validation_specs(campaign, layout, copy.unit))
     ours = bool(ledger.marker) or copy.carried  # made from our template: 序号 is ours, locked
     _unlock_inputs(copy.ws, copy.layout, fixed_unit=copy.unit is not None, has_marker=ours)
-    _protect(copy.ws, _PROTECTION)
+    _protect(copy.ws, SHEET_PROTECTION)
 
 
 def _validated_layout(copy: _Copy, ledger: Ledger) -> Layout:

@@ -84,7 +84,7 @@ _INSTRUCTIONS_WIDTH = 100
 # Narrow margins, inches: the wide table needs the width.
 _MARGINS = {"left": 0.25, "right": 0.25, "top": 0.6, "bottom": 0.6}
 
-_PROTECTION = {
+SHEET_PROTECTION = {
     "format_cells": False,
     "format_columns": True,
     "format_rows": True,
@@ -660,7 +660,7 @@ def _write_ledger_sheet(ws: Worksheet, st: _Styles, campaign: Campaign, layout: 
     ws.freeze_panes(layout.first_row, 0)
     _setup_page(ws, layout, width)
     if not getattr(fill, "unprotect", False):
-        ws.protect(options=_PROTECTION)
+        ws.protect(options=SHEET_PROTECTION)
     # Start where the unit begins typing: its name (master) or the first table cell.
     row, col = (layout.fields.get("unit") if unit is None else None) or (layout.first_row, min(1, width - 1))
     ws.set_selection(row, col, row, col)
