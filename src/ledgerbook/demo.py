@@ -35,6 +35,7 @@ class DemoResult:
     second_inbox: Path | None = None
     second_summary: Path | None = None
     second_collection: object = None
+    changes: object = None
 
 
 def _at(campaign: Campaign, month: int, day: int, hour: int = 10, minute: int = 0) -> dt.datetime:
@@ -278,4 +279,4 @@ def run_demo(directory: str | Path = "ledgerbook-demo", use_soffice: bool | None
     write_summary(second, second_summary, since=changes)
     return DemoResult(directory=root, inbox=inbox, templates=templates, summary=summary, feedback=feedback,
                       collection=collection, notes=notes, second_inbox=second_inbox,
-                      second_summary=second_summary, second_collection=second)
+                      second_summary=second_summary, second_collection=second, changes=changes)

@@ -67,6 +67,16 @@ def demo_report(result) -> str:
         lines.append(f"  {note}")
     lines.append("")
     lines.append(collect_report(result.collection, result.summary, result.feedback))
+    if getattr(result, "second_collection", None) is not None:
+        second = result.second_collection
+        c = second.counts()
+        lines.append("")
+        lines.append(f"第二轮（截至 {second.as_of.isoformat()}，与第一轮汇总表比较）：")
+        lines.append(f"  已通过 {c['已通过']}，需退回修改 {c['需退回修改']}，未提交 {c['未提交']}；逾期措施 {c['逾期措施']}")
+        reports = int((second.submissions["自评报告"] != "未收到").sum())
+        lines.append(f"  收到自评报告 {reports} 份")
+        if result.changes is not None:
+            lines.append("  变化：" + "，".join(f"{k} {v}" for k, v in result.changes.counts().items()))
     lines.append("")
     lines.append("请打开：")
     lines.append(f"  汇总表      {result.summary}")

@@ -126,7 +126,7 @@ def clean_ledger(campaign: Campaign, unit: Unit, seed: int = 0, n_rows: int = 3,
                 target=target, branch_secretary=bsec, member=member, problem=form.problems[p - 1],
                 detail=detail, measure=measure, owner=person(rng),
                 deadline=dt.datetime(deadline.year, deadline.month, deadline.day),
-                progress=rng.choice(form.progress_values) if with_progress else "",
+                progress=_progress_for(deadline, campaign, form, len(rows)) if with_progress else "",
             ))
     return LedgerSpec(
         unit=unit.name, secretary=unit.secretary or person(rng), liaison=person(rng),
@@ -134,6 +134,15 @@ def clean_ledger(campaign: Campaign, unit: Unit, seed: int = 0, n_rows: int = 3,
         filled_on=dt.datetime(campaign.ledger_due.year, campaign.ledger_due.month, max(1, campaign.ledger_due.day - 2)),
         rows=rows, template_unit=unit.name,
     )
+
+
+def _progress_for(deadline: dt.date, campaign: Campaign, form, index: int) -> str:
+    """Progress a month into the campaign: earlier deadlines done, later ones under way,
+    and now and then a measure not started (which the as-of check then reports)."""
+    not_started, under_way, done = form.progress_values[0], form.progress_values[1], form.progress_values[-1]
+    if index % 5 == 4:
+        return not_started
+    return done if deadline <= campaign.start + dt.timedelta(days=35) else under_way
 
 
 # Ways people get it wrong, each one rule of spec §4 (name -> function(spec, campaign) -> spec).
