@@ -1,0 +1,473 @@
+"""What changed since an earlier summary (`ledgerbook collect … --since PREVIOUS.xlsx`).
+
+Every summary carries a comparable snapshot of itself in a very hidden sheet
+(:data:`SNAPSHOT_SHEET`): a signature, the format version, the run's facts and three
+tables written as plain strings — unit statuses, ledger rows and findings. Comparing
+reads only that sheet, never the visible ones, so a department may sort, filter or even
+edit the visible sheets of the earlier summary without spoiling the comparison.
+
+Layout of the snapshot sheet (column A first)::
+
+    ledgerbook-summary                  <- signature (A1)
+    1                                   <- format version (A2)
+    as_of          | 2019-10-26         <- facts, one key/value per row
+    generated_at   | 2019-10-26T09:30:00
+    ...
+    #table         | status | 25        <- a table: name and row count
+    unit | status | errors               <- its header (stable keys, not display labels)
+    ...rows...
+    #table         | rows   | 310
+    ...
+
+Values are compared exactly as written there: control characters Excel rejects are
+removed and a text longer than an Excel cell holds is kept as its head plus a SHA-256
+digest (:func:`snapshot_text`), so the current collection is put through the same
+function before it is compared.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import math
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterable, Iterator
+
+import pandas as pd
+
+from .errors import SummaryError
+from .normalize import strip_control_chars
+
+if TYPE_CHECKING:  # collect imports the readers; the writers only need the dataclass shape
+    from .collect import Collection
+
+SIGNATURE = "ledgerbook-summary"
+FORMAT_VERSION = 1
+SNAPSHOT_SHEET = "_ledgerbook_summary"
+EXCEL_CELL_LIMIT = 32767
+TABLE_MARK = "#table"
+
+# Snapshot tables: stable keys (the sheet's own header) -> where the value comes from.
+STATUS_KEYS = ("unit", "status", "errors")
+# Row fields by form column key; "problem_no" is the menu number (blank when not in the menu).
+ROW_KEYS = ("unit", "target", "problem_no", "problem", "branch_secretary", "member", "detail",
+            "measure", "owner", "deadline", "progress", "remarks")
+# Fields whose change is a 修改 line. Progress has its own block (进展变化), so it is not repeated here.
+COMPARED_ROW_KEYS = ("branch_secretary", "member", "detail", "measure", "owner", "deadline", "remarks")
+FINDING_KEYS = ("level", "code", "unit", "sheet", "cell", "message", "value")
+# A finding is "the same" across summaries when these agree: file names change between
+# submissions (张三-修改版.xlsx), so the file is not part of the key.
+FINDING_MATCH = ("code", "unit", "sheet", "cell", "value")
+_FINDING_COLUMN = {"level": "级别", "code": "代码", "unit": "单位", "sheet": "工作表", "cell": "单元格",
+                   "message": "说明", "value": "原值"}
+
+# Change kinds (变化) and blocks (类别) of the 变化 sheet.
+ADDED, REMOVED, MODIFIED, RESOLVED, MOVED, STATUS_CHANGED = "新增", "删除", "修改", "已解决", "进展变化", "状态改变"
+CHANGE_COLUMNS = ["类别", "变化", "单位", "整顿对象", "重点问题", "项目", "原值", "新值", "级别", "单元格", "说明"]
+
+
+def strip_excel_rejects(text: str) -> str:
+    """Remove the characters Excel refuses in cell text (kept: tab, line feed, carriage return)."""
+    return strip_control_chars(text)[0]
+
+
+# --------------------------------------------------------------------------- data
+
+
+@dataclass
+class PreviousSummary:
+    """The snapshot read back from an earlier summary.
+
+    Attributes:
+        path: the summary file.
+        version: the snapshot format version.
+        as_of: that run's as-of date (None when not given).
+        generated_at: when that summary was written (None when unknown).
+        title: the campaign title written then.
+        inbox: the inbox collected then.
+        status: unit, status, errors (strings).
+        rows: the :data:`ROW_KEYS` columns (strings).
+        findings: the :data:`FINDING_KEYS` columns (strings).
+    """
+
+    path: Path
+    version: int
+    as_of: dt.date | None
+    generated_at: dt.datetime | None
+    title: str
+    inbox: str
+    status: pd.DataFrame
+    rows: pd.DataFrame
+    findings: pd.DataFrame
+
+
+@dataclass
+class Changes:
+    """What changed between an earlier summary and the current collection.
+
+    Attributes:
+        status: 单位, 原状态, 新状态, 原错误数, 新错误数 — units whose status changed.
+        rows: 变化 (新增/删除/修改), 单位, 整顿对象, 重点问题, 字段, 原值, 新值 — one line per
+            added or removed row (字段 blank, the value a summary of the row) and one line per
+            changed field of a modified row.
+        progress: 单位, 整顿对象, 重点问题, 原进展, 新进展 — matched rows whose progress moved.
+        findings: 变化 (新增/已解决), 级别, 代码, 单位, 单元格, 说明.
+        since_generated_at: when the earlier summary was written.
+        since_as_of: the earlier summary's as-of date.
+        since_file: the earlier summary's file name.
+    """
+
+    status: pd.DataFrame
+    rows: pd.DataFrame
+    progress: pd.DataFrame
+    findings: pd.DataFrame
+    since_generated_at: dt.datetime | None = None
+    since_as_of: dt.date | None = None
+    since_file: str = ""
+    modified_rows: int = field(default=0)
+
+    def counts(self) -> dict[str, int]:
+        """Headline numbers for the 总览 line."""
+        kinds = self.rows["变化"].value_counts() if len(self.rows) else {}
+        found = self.findings["变化"].value_counts() if len(self.findings) else {}
+        return {
+            "状态变化": len(self.status),
+            "新增行": int(kinds.get(ADDED, 0)),
+            "删除行": int(kinds.get(REMOVED, 0)),
+            "修改行": self.modified_rows,
+            "进展变化": len(self.progress),
+            "新增问题": int(found.get(ADDED, 0)),
+            "已解决问题": int(found.get(RESOLVED, 0)),
+        }
+
+    def table(self) -> pd.DataFrame:
+        """All four blocks as one table with a 类别 column (the 变化 sheet), old and new side by side."""
+        records: list[dict] = []
+        for r in self.status.itertuples(index=False):
+            errors = f"错误数 {r.原错误数 or 0} → {r.新错误数 or 0}"
+            records.append({"类别": "单位状态", "变化": STATUS_CHANGED, "单位": r.单位, "项目": "状态",
+                            "原值": r.原状态, "新值": r.新状态, "说明": errors})
+        for r in self.rows.itertuples(index=False):
+            records.append({"类别": "台账行", "变化": r.变化, "单位": r.单位, "整顿对象": r.整顿对象,
+                            "重点问题": r.重点问题, "项目": r.字段, "原值": r.原值, "新值": r.新值})
+        for r in self.progress.itertuples(index=False):
+            records.append({"类别": "整顿进展", "变化": MOVED, "单位": r.单位, "整顿对象": r.整顿对象,
+                            "重点问题": r.重点问题, "项目": "整顿进展", "原值": r.原进展, "新值": r.新进展})
+        for r in self.findings.itertuples(index=False):
+            records.append({"类别": "校验结果", "变化": r.变化, "单位": r.单位, "项目": r.代码, "级别": r.级别,
+                            "单元格": r.单元格, "说明": r.说明})
+        return pd.DataFrame.from_records(records, columns=CHANGE_COLUMNS).fillna("")
+
+
+# --------------------------------------------------------------------------- snapshot
+
+
+def _is_missing(value: object) -> bool:
+    return value is None or value is pd.NaT or value is pd.NA or (isinstance(value, float) and math.isnan(value))
+
+
+def snapshot_text(value: object) -> str:
+    """A value as the snapshot stores it: text Excel accepts, at most one cell long.
+
+    None/NaN -> "", dates -> ISO text, whole floats -> integers ("3.0" -> "3"). A text
+    longer than a cell is kept as its head and the SHA-256 of the whole, so a change
+    anywhere in it is still seen.
+    """
+    if _is_missing(value):
+        return ""
+    if isinstance(value, dt.datetime):
+        return value.replace(tzinfo=None).isoformat(timespec="seconds")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    text = strip_excel_rejects(str(value))
+    if len(text) > EXCEL_CELL_LIMIT:
+        digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+        tail = f"…[{len(text)}字 sha256:{digest}]"
+        text = text[: EXCEL_CELL_LIMIT - len(tail)] + tail
+    return text
+
+
+def _is_blank(value: object) -> bool:
+    return _is_missing(value) or (isinstance(value, str) and value == "")
+
+
+def _raw_tables(collection: Collection) -> dict[str, tuple[tuple[str, ...], list[list]]]:
+    """Each snapshot table as its keys and one list of raw values per key (not yet text).
+
+    Kept raw so the writer can turn one row at a time into text: a 100,000-row ledger never
+    exists twice in memory as strings.
+    """
+    s, rows, f = collection.submissions, collection.rows, collection.findings
+    label = {c.key: c.label for c in collection.campaign.form.columns}
+    deadline = label["deadline"]
+    typed = rows[deadline + "原文"].tolist() if deadline + "原文" in rows else [""] * len(rows)
+    row_columns = {"unit": rows["单位"].tolist(), "problem_no": rows["问题序号"].tolist(),
+                   # A deadline that is not a date is compared as typed: 长期坚持 -> 10月底 is a change too.
+                   "deadline": [t if _is_blank(d) else d for d, t in zip(rows[deadline].tolist(), typed)]}
+    for key in ROW_KEYS:
+        if key not in row_columns:
+            row_columns[key] = rows[label[key]].tolist()
+    return {
+        "status": (STATUS_KEYS, [s["单位"].tolist(), s["状态"].tolist(), s["错误数"].tolist()]),
+        "rows": (ROW_KEYS, [row_columns[k] for k in ROW_KEYS]),
+        "findings": (FINDING_KEYS, [f[_FINDING_COLUMN[k]].tolist() for k in FINDING_KEYS]),
+    }
+
+
+def snapshot(collection: Collection, generated_at: dt.datetime | None = None) -> PreviousSummary:
+    """The comparable snapshot of a collection (what the hidden sheet holds), as DataFrames of text."""
+    tables = {name: pd.DataFrame({k: [snapshot_text(v) for v in col] for k, col in zip(keys, columns)},
+                                 columns=list(keys), dtype=object)
+              for name, (keys, columns) in _raw_tables(collection).items()}
+    return PreviousSummary(
+        path=Path(""), version=FORMAT_VERSION, as_of=collection.as_of,
+        generated_at=generated_at, title=collection.campaign.full_title, inbox=str(collection.inbox),
+        status=tables["status"], rows=tables["rows"], findings=tables["findings"],
+    )
+
+
+def snapshot_lines(collection: Collection, generated_at: dt.datetime | None = None) -> Iterator[list[str]]:
+    """The hidden sheet's rows, top to bottom (strings only; made one row at a time)."""
+    yield [SIGNATURE]
+    yield [str(FORMAT_VERSION)]
+    yield ["as_of", snapshot_text(collection.as_of)]
+    yield ["generated_at", snapshot_text(generated_at)]
+    yield ["title", snapshot_text(collection.campaign.full_title)]
+    yield ["inbox", snapshot_text(str(collection.inbox))]
+    for name, (keys, columns) in _raw_tables(collection).items():
+        yield [TABLE_MARK, name, str(len(columns[0]))]
+        yield list(keys)
+        for values in zip(*columns):
+            yield [snapshot_text(v) for v in values]
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def _not_summary(path: Path, why: str = "") -> SummaryError:
+    extra = f"（{why}）" if why else ""
+    return SummaryError(f"“{path.name}”不是 ledgerbook 生成的汇总表{extra}，请指定上次 ledgerbook collect 写出的汇总表")
+
+
+def _sheet_rows(path: Path) -> list[list[str]]:
+    """The snapshot sheet's cells as strings (calamine: fast, reads very hidden sheets)."""
+    from python_calamine import CalamineError, CalamineWorkbook
+
+    if not zipfile.is_zipfile(path):
+        raise _not_summary(path, "不是 .xlsx 工作簿")
+    try:
+        wb = CalamineWorkbook.from_path(str(path))
+        if SNAPSHOT_SHEET not in wb.sheet_names:
+            raise _not_summary(path, "缺少汇总标记")
+        data = wb.get_sheet_by_name(SNAPSHOT_SHEET).to_python(skip_empty_area=False)
+    except CalamineError as exc:
+        raise _not_summary(path, f"无法读取：{exc}") from None
+    except (OSError, ValueError, zipfile.BadZipFile) as exc:
+        raise _not_summary(path, f"无法读取：{type(exc).__name__}") from None
+    return [["" if v is None else str(v) for v in row] for row in data]
+
+
+def _parse_date(text: str) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+
+
+def _parse_datetime(text: str) -> dt.datetime | None:
+    try:
+        return dt.datetime.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+
+
+def _tables(lines: list[list[str]], start: int, path: Path) -> dict[str, pd.DataFrame]:
+    tables: dict[str, pd.DataFrame] = {}
+    i = start
+    while i < len(lines):
+        line = lines[i]
+        if not line or line[0] != TABLE_MARK:
+            i += 1
+            continue
+        try:
+            name, count = line[1], int(line[2])
+        except (IndexError, ValueError):
+            raise _not_summary(path, "汇总标记已损坏") from None
+        header = [h for h in lines[i + 1] if h] if i + 1 < len(lines) else []
+        body = [(row + [""] * len(header))[: len(header)] for row in lines[i + 2: i + 2 + count]]
+        if len(body) != count:
+            raise _not_summary(path, "汇总标记已损坏")
+        tables[name] = pd.DataFrame(body, columns=header, dtype=object)
+        i += 2 + count
+    return tables
+
+
+def read_previous(path: str | Path) -> PreviousSummary:
+    """Read the snapshot of an earlier summary.
+
+    Args:
+        path: a summary written by :func:`ledgerbook.summary.write_summary`.
+
+    Returns:
+        The PreviousSummary to pass to :func:`compare`.
+
+    Raises:
+        SummaryError: (one Chinese line) the file is missing, not an xlsx workbook, or not a
+            summary ledgerbook wrote (no signature sheet), or one from a newer ledgerbook.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise SummaryError(f"找不到上次的汇总表“{path}”")
+    lines = _sheet_rows(path)
+    if not lines or not lines[0] or lines[0][0] != SIGNATURE:
+        raise _not_summary(path, "缺少汇总标记")
+    try:
+        version = int(float(lines[1][0]))
+    except (IndexError, ValueError):
+        raise _not_summary(path, "汇总标记已损坏") from None
+    if version > FORMAT_VERSION:
+        raise SummaryError(f"“{path.name}”由更新版本的 ledgerbook 生成（格式 {version}），请升级 ledgerbook 后再比较")
+    facts = {row[0]: (row[1] if len(row) > 1 else "") for row in lines[2:] if row and row[0] != TABLE_MARK}
+    tables = _tables(lines, 2, path)
+    wanted = {"status": STATUS_KEYS, "rows": ROW_KEYS, "findings": FINDING_KEYS}
+    for name, keys in wanted.items():
+        table = tables.get(name)
+        if table is None or not set(keys) <= set(table.columns):
+            raise _not_summary(path, "汇总标记已损坏")
+        tables[name] = table[list(keys)]
+    return PreviousSummary(
+        path=path, version=version, as_of=_parse_date(facts.get("as_of", "")),
+        generated_at=_parse_datetime(facts.get("generated_at", "")), title=facts.get("title", ""),
+        inbox=facts.get("inbox", ""), status=tables["status"], rows=tables["rows"], findings=tables["findings"],
+    )
+
+
+# --------------------------------------------------------------------------- comparing
+
+
+def _with_occurrence(df: pd.DataFrame, key: list[str]) -> pd.DataFrame:
+    """Add `_n`: the how-manieth row with this key (duplicates of a key are matched in order)."""
+    out = df.copy()
+    out["_n"] = out.groupby(key, sort=False).cumcount() if len(out) else pd.Series(dtype=int)
+    return out
+
+
+def _unit_order(*frames: Iterable[str]) -> dict[str, int]:
+    order: dict[str, int] = {}
+    for units in frames:
+        for u in units:
+            order.setdefault(u, len(order))
+    return order
+
+
+def _compare_status(old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
+    merged = new.merge(old, on="unit", how="outer", suffixes=("_new", "_old"), sort=False).fillna("")
+    changed = merged[merged["status_new"] != merged["status_old"]]
+    order = _unit_order(new["unit"], old["unit"])
+    changed = changed.assign(_o=changed["unit"].map(order)).sort_values("_o", kind="stable")
+    return pd.DataFrame({"单位": changed["unit"], "原状态": changed["status_old"], "新状态": changed["status_new"],
+                         "原错误数": changed["errors_old"], "新错误数": changed["errors_new"]}).reset_index(drop=True)
+
+
+def _problem_label(no: str, text: str, short: tuple[str, ...]) -> str:
+    """How a row's key problem reads in the 变化 sheet: "3 发展党员", or the text as typed."""
+    if no.isdigit() and 1 <= int(no) <= len(short):
+        return f"{int(no)} {short[int(no) - 1]}"
+    return text
+
+
+def _row_summary(r: dict, labels: dict[str, str]) -> str:
+    parts = [f"{labels[k]}：{r[k]}" for k in ("detail", "measure", "owner", "deadline", "progress") if r.get(k)]
+    return "\n".join(parts)
+
+
+def _compare_rows(old: pd.DataFrame, new: pd.DataFrame, labels: dict[str, str],
+                  short: tuple[str, ...]) -> tuple[pd.DataFrame, pd.DataFrame, int]:
+    # Key: unit + target + problem (its menu number when valid, else the text as typed).
+    def keyed(df: pd.DataFrame) -> pd.DataFrame:
+        df = df.assign(_p=[no if no else "#" + text for no, text in zip(df["problem_no"], df["problem"])])
+        return _with_occurrence(df, ["unit", "target", "_p"])
+
+    key = ["unit", "target", "_p", "_n"]
+    merged = keyed(new).merge(keyed(old), on=key, how="outer", suffixes=("", "_old"), indicator=True, sort=False)
+    merged = merged.fillna("")
+    order = _unit_order(new["unit"], old["unit"])
+    merged = merged.assign(_o=merged["unit"].map(order)).sort_values("_o", kind="stable")
+
+    changes: list[dict] = []
+    progress: list[dict] = []
+    modified = 0
+    for r in merged.to_dict("records"):
+        side = r["_merge"]
+        if side == "left_only":
+            problem = _problem_label(r["problem_no"], r["problem"], short)
+            changes.append({"变化": ADDED, "单位": r["unit"], "整顿对象": r["target"], "重点问题": problem,
+                            "字段": "", "原值": "", "新值": _row_summary(r, labels)})
+            continue
+        if side == "right_only":
+            old_r = {k: r[f"{k}_old"] for k in ROW_KEYS if k not in key}
+            problem = _problem_label(old_r["problem_no"], old_r["problem"], short)
+            changes.append({"变化": REMOVED, "单位": r["unit"], "整顿对象": r["target"], "重点问题": problem,
+                            "字段": "", "原值": _row_summary(old_r, labels), "新值": ""})
+            continue
+        problem = _problem_label(r["problem_no"], r["problem"], short)
+        base = {"单位": r["unit"], "整顿对象": r["target"], "重点问题": problem}
+        fields = [k for k in COMPARED_ROW_KEYS if r[k] != r[f"{k}_old"]]
+        modified += bool(fields)
+        for k in fields:
+            changes.append({"变化": MODIFIED, **base, "字段": labels[k], "原值": r[f"{k}_old"], "新值": r[k]})
+        if r["progress"] != r["progress_old"]:
+            progress.append({**base, "原进展": r["progress_old"], "新进展": r["progress"]})
+    rows = pd.DataFrame.from_records(changes, columns=["变化", "单位", "整顿对象", "重点问题", "字段", "原值", "新值"])
+    moved = pd.DataFrame.from_records(progress, columns=["单位", "整顿对象", "重点问题", "原进展", "新进展"])
+    return rows, moved, modified
+
+
+def _compare_findings(old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
+    key = list(FINDING_MATCH) + ["_n"]
+    merged = _with_occurrence(new, list(FINDING_MATCH)).merge(
+        _with_occurrence(old, list(FINDING_MATCH)), on=key, how="outer", suffixes=("", "_old"),
+        indicator=True, sort=False).fillna("")
+    order = _unit_order(new["unit"], old["unit"])
+    merged = merged.assign(_o=merged["unit"].map(order)).sort_values("_o", kind="stable")
+    records = []
+    for r in merged.to_dict("records"):
+        if r["_merge"] == "both":
+            continue
+        new_side = r["_merge"] == "left_only"
+        suffix = "" if new_side else "_old"
+        records.append({"变化": ADDED if new_side else RESOLVED, "级别": r["level" + suffix], "代码": r["code"],
+                        "单位": r["unit"], "单元格": r["cell"], "说明": r["message" + suffix]})
+    return pd.DataFrame.from_records(records, columns=["变化", "级别", "代码", "单位", "单元格", "说明"])
+
+
+def compare(previous: PreviousSummary, collection: Collection) -> Changes:
+    """What changed from an earlier summary to this collection.
+
+    Rows are matched by unit + 整顿对象 + 重点问题 (its menu number when valid, else the
+    text as typed); several rows with the same key in a unit are matched in order.
+    Findings are matched by code, unit, sheet, cell and original value (not the file name,
+    which changes from one submission to the next).
+
+    Args:
+        previous: from :func:`read_previous`.
+        collection: the current collection.
+
+    Returns:
+        The Changes for the 变化 sheet and the 总览 line.
+    """
+    current = snapshot(collection)
+    form = collection.campaign.form
+    labels = {c.key: c.label for c in form.columns}
+    rows, progress, modified = _compare_rows(previous.rows, current.rows, labels, tuple(form.problem_short))
+    return Changes(
+        status=_compare_status(previous.status, current.status),
+        rows=rows, progress=progress,
+        findings=_compare_findings(previous.findings, current.findings),
+        since_generated_at=previous.generated_at, since_as_of=previous.as_of,
+        since_file=previous.path.name, modified_rows=modified,
+    )

@@ -1,0 +1,935 @@
+"""The summary workbook (汇总表, spec §5) written with xlsxwriter from a :class:`Collection`.
+
+Design notes:
+
+* **Streaming.** The workbook is written in ``constant_memory`` mode so a 100,000-row
+  汇总台账 keeps memory flat. That mode forgets a row once a later row is written, so every
+  sheet is written strictly top to bottom, left to right, and a row's height is set before
+  its cells. Sheets are added in the order they are written, which is also their order in
+  the file.
+* **Untrusted text.** Everything that came from a returned file goes through
+  :meth:`_Book.text`: characters Excel rejects are removed and the text is written with
+  ``write_string``, so ``=…``, ``+…``, ``@…`` and ``http…`` stay plain text (the workbook
+  options switch off xlsxwriter's string guessing as a second line of defence).
+* **Text longer than a cell.** Excel keeps at most 32,767 characters in a cell. Such a text
+  is not cut silently: the cell holds its head and a note, and the whole text is written in
+  pieces to an extra sheet ``超长文本`` (added only when needed, after 文件清单), one row per
+  long cell naming the sheet and cell it belongs to; joining the pieces gives the text back.
+* **Column specs.** Each table sheet's columns (header, kind, width) are defined once in the
+  ``*_COLUMNS`` tables below; the kind decides how a value is written and formatted.
+* **Following a finding to its row.** 校验结果's 定位 column links to the 汇总台账 row whose
+  来源文件 is the finding's 文件 and whose 行号 is the row of its 单元格 (unit-block and
+  file-level findings have none). Excel keeps at most 65,530 links on a sheet; past that
+  the cell names the row instead.
+* **Comparison.** The last, very hidden sheet carries the snapshot that ``--since`` reads
+  back (see :mod:`ledgerbook.changes`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import numbers
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Mapping
+
+import numpy as np
+import pandas as pd
+import xlsxwriter
+from xlsxwriter.exceptions import XlsxWriterException
+from xlsxwriter.format import Format
+from xlsxwriter.worksheet import Worksheet
+
+from .changes import (
+    EXCEL_CELL_LIMIT, FORMAT_VERSION, SNAPSHOT_SHEET, Changes, snapshot_lines, strip_excel_rejects,
+)
+from .cells import cell_a1
+from .collect import MISSING, PASSED, RETURN, Collection
+from .errors import OutputError
+from .findings import CATALOGUE, ERROR, INFO, WARNING
+
+OVERVIEW, SUBMISSIONS, CHANGES, ROWS, BY_PROBLEM, FINDINGS, LIAISONS, FILES, OVERFLOW = (
+    "总览", "提交情况", "变化", "汇总台账", "问题统计", "校验结果", "联络员名册", "文件清单", "超长文本")
+
+# Excel ignores hyperlinks past this many on one sheet; later rows get the row number as text.
+MAX_LINKS = 65530
+LINK_TEXT = "查看台账行"
+
+WORKBOOK_OPTIONS = {
+    "constant_memory": True,
+    "strings_to_formulas": False,
+    "strings_to_urls": False,
+    "strings_to_numbers": False,
+    "default_date_format": "yyyy-mm-dd",
+}
+
+# Fills by value, for status and level cells (Excel's own good/neutral/bad palette).
+_PALETTE = {
+    "red": {"bg_color": "#FFC7CE", "font_color": "#9C0006"},
+    "amber": {"bg_color": "#FFEB9C", "font_color": "#9C5700"},
+    "green": {"bg_color": "#C6EFCE", "font_color": "#006100"},
+    "blue": {"bg_color": "#DDEBF7", "font_color": "#1F4E78"},
+    "grey": {"font_color": "#A6A6A6"},
+}
+STATUS_COLOURS = {
+    ERROR: "red", RETURN: "red", MISSING: "red", "无法读取": "red", "无法识别": "red",
+    WARNING: "amber", PASSED: "green", "采用": "green", "已完成": "green", INFO: "blue",
+}
+YES_AMBER = {"是": "amber"}
+
+# Base look of each column kind (how values are written is in _Book.writer).
+_KIND_FORMATS: dict[str, dict] = {
+    "text": {},
+    "long": {"text_wrap": True},
+    "code": {},
+    "center": {"align": "center"},
+    "int": {"num_format": "0", "align": "center"},
+    "size": {"num_format": "#,##0", "align": "right"},
+    "date": {"num_format": "yyyy-mm-dd", "align": "center"},
+    "datetime": {"num_format": "yyyy-mm-dd hh:mm", "align": "center"},
+    "flag": {"align": "center"},
+    "status": {"align": "center"},
+    "link": {"font_color": "#0563C1", "underline": 1, "align": "center"},
+}
+
+
+@dataclass(frozen=True)
+class Col:
+    """One column of a table sheet.
+
+    Attributes:
+        header: the header text (and the DataFrame column unless ``field`` is given).
+        kind: how values are written: text, long (wrapped), code, center, int, size, date,
+            datetime, flag (bools as 是/否), status (coloured by value), link.
+        width: column width in Excel character units (a Han character is about 2).
+        field: the DataFrame column when it differs from the header.
+        colours: value -> palette name, overriding STATUS_COLOURS for this column.
+        as_of_only: shown only when the collection has an as-of date.
+    """
+
+    header: str
+    kind: str = "text"
+    width: float = 12
+    field: str | None = None
+    colours: Mapping[str, str] | None = None
+    as_of_only: bool = False
+
+    @property
+    def source(self) -> str:
+        return self.field or self.header
+
+
+SUBMISSION_COLUMNS = (
+    Col("单位", "text", 24), Col("名单内", "flag", 7, colours={"否": "amber"}), Col("状态", "status", 11),
+    Col("文件", "long", 34), Col("收到时间", "datetime", 16.5), Col("首次收到", "datetime", 16.5),
+    Col("逾期", "flag", 6, colours=YES_AMBER), Col("整顿对象数", "int", 7), Col("问题条数", "int", 7),
+    Col("错误数", "int", 7), Col("警告数", "int", 7), Col("提示数", "int", 7),
+    Col("逾期措施数", "int", 7, as_of_only=True), Col("第一责任人", "text", 11), Col("联络员", "text", 10),
+    Col("联系电话", "code", 14), Col("QQ号码", "code", 12),
+    Col("自评报告", "long", 28, colours={"未收到": "amber"}), Col("自评报告收到时间", "datetime", 16.5),
+)
+ROW_COLUMNS = (
+    Col("单位", "text", 20), Col("序号", "center", 5), Col("整顿对象", "long", 20), Col("支部书记", "text", 10),
+    Col("联系党委委员", "text", 11), Col("问题序号", "int", 6), Col("重点问题", "long", 36),
+    Col("具体问题", "long", 40), Col("整顿措施", "long", 40), Col("责任人", "long", 11),
+    Col("完成时限", "date", 11), Col("完成时限原文", "long", 12), Col("整顿进展", "status", 9),
+    Col("备注", "long", 16), Col("逾期", "flag", 6, colours=YES_AMBER, as_of_only=True),
+    Col("来源文件", "long", 28), Col("工作表", "text", 9), Col("来源单元格", "center", 8), Col("行号", "int", 6),
+)
+FINDING_COLUMNS = (
+    Col("级别", "status", 6), Col("代码", "code", 22), Col("单位", "text", 20), Col("文件", "long", 28),
+    Col("工作表", "text", 9), Col("单元格", "center", 8), Col("说明", "long", 50), Col("原值", "long", 24),
+    Col("定位", "link", 11, field="_link"),
+)
+LIAISON_COLUMNS = (
+    Col("单位", "text", 26), Col("状态", "status", 11), Col("第一责任人", "text", 12), Col("联络员", "text", 12),
+    Col("联系电话", "code", 16), Col("QQ号码", "code", 14), Col("邮箱", "code", 28),
+)
+FILE_COLUMNS = (
+    Col("文件", "long", 44), Col("大小", "size", 10), Col("SHA-256", "code", 18), Col("收到时间", "datetime", 16.5),
+    Col("单位", "text", 20), Col("处理结果", "status", 9), Col("说明", "long", 40), Col("格式", "center", 6),
+    Col("发件人", "code", 24),
+)
+CHANGE_COLUMNS = (
+    Col("类别", "text", 9), Col("变化", "center", 8), Col("单位", "text", 20), Col("整顿对象", "long", 18),
+    Col("重点问题", "long", 14), Col("项目", "code", 14), Col("原值", "long", 40), Col("新值", "long", 40),
+    Col("级别", "status", 6), Col("单元格", "center", 8), Col("说明", "long", 40),
+)
+OVERFLOW_COLUMNS = (Col("工作表", "text", 10), Col("单元格", "center", 8), Col("字数", "int", 8))
+
+# 总览 grid: A 序号 | B label / unit / short name | C number | D long text | E | F.
+_OVERVIEW_WIDTHS = (6, 24, 12, 60, 12, 22)
+_OVERVIEW_LAST_COL = len(_OVERVIEW_WIDTHS) - 1
+
+
+# --------------------------------------------------------------------------- values
+
+
+def _is_blank(value: object) -> bool:
+    if value is None or value is pd.NaT or value is pd.NA:
+        return True
+    if isinstance(value, float) and math.isnan(value):
+        return True
+    return isinstance(value, str) and value == ""
+
+
+def _as_text(value: object) -> str:
+    """A value shown as text: bools as 是/否, whole floats without .0, dates as ISO."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (bool, np.bool_)):
+        return "是" if value else "否"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    return str(value)
+
+
+def _naive(value: dt.datetime) -> dt.datetime:
+    """Excel has no time zones: aware datetimes are shown in UTC+8, the campaign's clock."""
+    if isinstance(value, pd.Timestamp):
+        value = value.to_pydatetime()
+    if value.tzinfo is not None:
+        value = value.astimezone(dt.timezone(dt.timedelta(hours=8))).replace(tzinfo=None)
+    return value
+
+
+def _is_number(value: object) -> bool:
+    # numbers.Real covers numpy numbers too; bools (numpy's bool_ is not Real) are 是/否 text.
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def _lines(text: str, width: float) -> int:
+    """Lines a wrapped text takes in a column `width` characters wide (fast estimate).
+
+    UTF-8 length + character count halves to 1 per ASCII character and 2 per Han character,
+    which is their display width, without a Python loop over characters.
+    """
+    usable = max(width - 1.5, 1)
+    return sum(max(1, math.ceil((len(part.encode("utf-8", "replace")) + len(part)) / 2 / usable))
+               for part in text.split("\n"))
+
+
+# Font size 10 in table sheets: about 13 pt per wrapped line; Excel caps a row at 409 pt.
+_LINE_PT, _MAX_ROW_PT = 13.0, 409.0
+
+
+def _fit_row(ws: Worksheet, row: int, values: tuple, wrapped: list[tuple[int, float]]) -> None:
+    """Set the height of a row whose wrapped cells need more than one line.
+
+    Excel sizes such rows itself but LibreOffice (and so a PDF made with it) does not, and
+    text overprints the next row; the height is set here, before the row's cells
+    (constant_memory writes a row out once the next one starts).
+    """
+    lines = 1
+    for c, width in wrapped:
+        value = values[c]
+        if isinstance(value, str) and (len(value) * 2 > width or "\n" in value):
+            lines = max(lines, _lines(value, width))
+    if lines > 1:
+        ws.set_row(row, min(_MAX_ROW_PT, lines * _LINE_PT + 2))
+    _forget_written_rows(ws, row)
+
+
+def _forget_written_rows(ws: Worksheet, row: int) -> None:
+    """Drop xlsxwriter's records of the height of a row already written out.
+
+    In constant_memory mode a row goes to disk when the next row starts, but its set_row()
+    records (``row_info``, and ``row_sizes`` which only places images) stay until the
+    workbook closes: about 45 MB per 100,000 rows. Table sheets have no images, and rows
+    before ``row - 1`` are on disk and never read again.
+    """
+    for name in ("row_info", "row_sizes"):
+        records = getattr(ws, name, None)
+        if isinstance(records, dict):
+            records.pop(row - 2, None)
+
+
+def _row_height(text: str, width: float, line_pt: float = 15.0) -> float:
+    """Height (points) that shows wrapped text whole in a column `width` characters wide."""
+    return max(line_pt, _lines(text, width) * line_pt + 3)
+
+
+# --------------------------------------------------------------------------- the workbook
+
+
+class _Book:
+    """The xlsxwriter workbook with its cached formats and the texts too long for a cell."""
+
+    def __init__(self, path: Path):
+        self.wb = xlsxwriter.Workbook(str(path), WORKBOOK_OPTIONS)
+        self._formats: dict[tuple, Format] = {}
+        self.overflow: list[tuple[str, str, str]] = []  # (sheet, cell, whole text)
+
+    # -- formats
+
+    def fmt(self, kind: str = "text", colour: str | None = None, **extra) -> Format:
+        """A cached format: the kind's base look, a palette colour and extra properties."""
+        key = (kind, colour, tuple(sorted(extra.items())))
+        found = self._formats.get(key)
+        if found is None:
+            props = {"valign": "top", "font_size": 10, **_KIND_FORMATS.get(kind, {})}
+            if colour:
+                props.update(_PALETTE[colour])
+            props.update(extra)
+            found = self._formats[key] = self.wb.add_format(props)
+        return found
+
+    def header_fmt(self) -> Format:
+        return self.fmt("header", None, bold=True, bg_color="#1F4E78", font_color="#FFFFFF", text_wrap=True,
+                        valign="vcenter", align="center", border=1, border_color="#BFBFBF")
+
+    # -- safe writing
+
+    def text(self, ws: Worksheet, row: int, col: int, value: object, fmt: Format | None = None) -> None:
+        """Write untrusted text as a plain string (never a formula or link); long text overflows."""
+        if _is_blank(value):
+            return
+        text = strip_excel_rejects(_as_text(value))
+        if len(text) > EXCEL_CELL_LIMIT:
+            text = self._overflowed(ws.name, row, col, text)
+        ws.write_string(row, col, text, fmt)
+
+    def _overflowed(self, sheet: str, row: int, col: int, text: str) -> str:
+        """Keep the whole text for the 超长文本 sheet; the cell gets its head and where the rest is."""
+        self.overflow.append((sheet, cell_a1(row, col), text))
+        note = f"……〔全文{len(text)}字，超出 Excel 单元格上限，全文见“{OVERFLOW}”工作表第{len(self.overflow) + 1}行〕"
+        return text[: EXCEL_CELL_LIMIT - len(note)] + note
+
+    def writer(self, col: Col) -> Callable[[Worksheet, int, int, object], None]:
+        """A function writing one value of this column with the right type and format."""
+        plain = self.fmt(col.kind)
+        colours = col.colours if col.colours is not None else (STATUS_COLOURS if col.kind == "status" else {})
+        coloured = {value: self.fmt(col.kind, colour) for value, colour in colours.items()}
+
+        def write_text(ws: Worksheet, r: int, c: int, value: object) -> None:
+            if not _is_blank(value):
+                text = _as_text(value)
+                self.text(ws, r, c, text, coloured.get(text, plain))
+
+        def write_number(ws: Worksheet, r: int, c: int, value: object) -> None:
+            if _is_blank(value):
+                return
+            if _is_number(value):
+                ws.write_number(r, c, float(value), plain)
+            else:
+                write_text(ws, r, c, value)
+
+        def write_date(ws: Worksheet, r: int, c: int, value: object) -> None:
+            if _is_blank(value):
+                return
+            if isinstance(value, dt.datetime):
+                ws.write_datetime(r, c, _naive(value), plain)
+            elif isinstance(value, dt.date):
+                ws.write_datetime(r, c, value, plain)
+            else:
+                write_text(ws, r, c, value)
+
+        def write_link(ws: Worksheet, r: int, c: int, target: object) -> None:
+            if target is None:
+                return
+            if budget[0] > 0:
+                ws.write_url(r, c, f"internal:'{ROWS}'!A{target}", plain, string=LINK_TEXT)
+                budget[0] -= 1
+            else:  # past Excel's limit of hyperlinks per sheet: the row number still leads there
+                ws.write_string(r, c, f"台账第{target}行", self.fmt("center"))
+
+        budget = [MAX_LINKS]
+        if col.kind == "link":
+            return write_link
+        if col.kind in ("int", "size"):
+            return write_number
+        if col.kind in ("date", "datetime"):
+            return write_date
+        return write_text
+
+    def close(self) -> None:
+        self.wb.close()
+
+
+# --------------------------------------------------------------------------- table sheets
+
+
+def _page_setup(ws: Worksheet, repeat_header: bool = True) -> None:
+    """A4 landscape, one page wide, narrow margins, header row on every page, page numbers."""
+    ws.set_paper(9)
+    ws.set_landscape()
+    ws.fit_to_pages(1, 0)
+    ws.set_margins(left=0.25, right=0.25, top=0.5, bottom=0.5)
+    if repeat_header:
+        ws.repeat_rows(0)
+    ws.set_footer("&L&A&C第 &P 页，共 &N 页", {"margin": 0.2})
+
+
+def _columns_for(cols: tuple[Col, ...], as_of: dt.date | None) -> list[Col]:
+    return [c for c in cols if as_of is not None or not c.as_of_only]
+
+
+def _write_table(book: _Book, ws: Worksheet, cols: list[Col], frame: pd.DataFrame, freeze_cols: int = 0,
+                 links: list[int | None] | None = None) -> int:
+    """Header, rows, freeze, filter and print setup of a table sheet.
+
+    Args:
+        book: the workbook.
+        ws: the new, empty sheet.
+        cols: its columns; a "link" column (last) takes its values from `links`.
+        frame: the table; its columns named by each Col's source.
+        freeze_cols: columns kept in view when scrolling right (the header row always is).
+        links: per table row, the 汇总台账 row to link to, or None.
+
+    Returns:
+        The last row written (0-based; 0 when the table is empty).
+    """
+    header = book.header_fmt()
+    ws.set_row(0, 30)
+    for c, col in enumerate(cols):
+        ws.set_column(c, c, col.width)
+        ws.write_string(0, c, col.header, header)
+    writers = [book.writer(col) for col in cols]
+    wrapped = [(c, col.width) for c, col in enumerate(cols) if col.kind == "long"]
+    rows = _iter_rows(frame, [col.source for col in cols if col.kind != "link"])
+    if links is not None:
+        rows = (row + (target,) for row, target in zip(rows, links))
+    last = 0
+    for r, row in enumerate(rows, start=1):
+        _fit_row(ws, r, row, wrapped)
+        for c, value in enumerate(row):
+            writers[c](ws, r, c, value)
+        last = r
+    ws.freeze_panes(1, freeze_cols)
+    ws.autofilter(0, 0, last, len(cols) - 1)
+    _page_setup(ws)
+    return last
+
+
+_CHUNK = 5000
+
+
+def _iter_rows(frame: pd.DataFrame, columns: list[str]):
+    """The frame's rows as tuples of plain Python values, a chunk of columns lists at a time.
+
+    Lists rather than Series (iterating numpy scalars is slower and needs more care), made
+    per chunk so a 100,000-row table is never copied whole.
+    """
+    for start in range(0, len(frame), _CHUNK):
+        part = frame.iloc[start: start + _CHUNK]
+        yield from zip(*(part[name].tolist() for name in columns))
+
+
+def _write_submissions(book: _Book, collection: Collection) -> None:
+    ws = book.wb.add_worksheet(SUBMISSIONS)
+    _write_table(book, ws, _columns_for(SUBMISSION_COLUMNS, collection.as_of), collection.submissions, freeze_cols=1)
+
+
+def _write_rows(book: _Book, collection: Collection) -> None:
+    ws = book.wb.add_worksheet(ROWS)
+    _write_table(book, ws, _columns_for(ROW_COLUMNS, collection.as_of), collection.rows, freeze_cols=1)
+
+
+def _write_liaisons(book: _Book, collection: Collection) -> None:
+    ws = book.wb.add_worksheet(LIAISONS)
+    _write_table(book, ws, list(LIAISON_COLUMNS), collection.liaisons, freeze_cols=1)
+
+
+def _write_files(book: _Book, collection: Collection) -> None:
+    ws = book.wb.add_worksheet(FILES)
+    _write_table(book, ws, list(FILE_COLUMNS), collection.files)
+
+
+def _write_changes(book: _Book, changes: Changes) -> None:
+    ws = book.wb.add_worksheet(CHANGES)
+    _write_table(book, ws, list(CHANGE_COLUMNS), changes.table(), freeze_cols=0)
+
+
+_ROW_NUMBER = re.compile(r"(?:^|!)\$?[A-Za-z]{1,3}\$?(\d+)$")
+
+
+def finding_links(findings: pd.DataFrame, rows: pd.DataFrame) -> list[int | None]:
+    """For each finding, the 1-based row of 汇总台账 its cell is on (None when not a table row).
+
+    A finding points at a table row when its 文件 is a row's 来源文件 and its 单元格 is on
+    that row's 行号 (汇总台账 has its header on row 1, so table row i is on Excel row i + 2).
+    """
+    keys: list[tuple[str, int] | None] = []
+    for file, cell in zip(findings["文件"].tolist(), findings["单元格"].tolist()):
+        m = _ROW_NUMBER.search(cell) if isinstance(cell, str) else None
+        keys.append((file, int(m.group(1))) if m else None)
+    # Only the places findings point at are looked up: the map stays as small as the findings.
+    wanted = set(k for k in keys if k is not None)
+    where: dict[tuple[str, int], int] = {}
+    for i, (file, line) in enumerate(_iter_rows(rows, ["来源文件", "行号"])):
+        if not _is_blank(line):
+            key = (file, int(line))
+            if key in wanted and key not in where:
+                where[key] = i + 2
+    return [where.get(k) if k is not None else None for k in keys]
+
+
+def _write_findings(book: _Book, collection: Collection) -> None:
+    ws = book.wb.add_worksheet(FINDINGS)
+    links = finding_links(collection.findings, collection.rows)
+    _write_table(book, ws, list(FINDING_COLUMNS), collection.findings, links=links)
+
+
+def _write_by_problem(book: _Book, collection: Collection) -> None:
+    """Units × key problems with totals; headers are short names with the full text in a comment and a note."""
+    ws = book.wb.add_worksheet(BY_PROBLEM)
+    form = collection.campaign.form
+    table = collection.by_problem
+    names = [c for c in table.columns if c != "合计"]
+    full = dict(zip(form.problem_short, form.problems))
+    ncols = len(names) + 2
+    header = book.header_fmt()
+    ws.set_row(0, 45)
+    ws.set_column(0, 0, 26)
+    ws.set_column(1, len(names), 11)
+    ws.set_column(len(names) + 1, len(names) + 1, 8)
+    ws.write_string(0, 0, "单位", header)
+    for c, name in enumerate(names, 1):
+        number = form.problem_short.index(name) + 1 if name in form.problem_short else c
+        ws.write_string(0, c, f"{number}. {name}", header)
+        if name in full:
+            ws.write_comment(0, c, f"{number}. {full[name]}", {"x_scale": 2.5, "y_scale": 1.4})
+    ws.write_string(0, ncols - 1, "合计", header)
+
+    unit_fmt, num, zero, bold_num = book.fmt("text"), book.fmt("int"), book.fmt("int", "grey"), book.fmt("int", bold=True)
+    r = 0
+    for r, (unit, counts) in enumerate(zip(table.index.tolist(), table[names + ["合计"]].values.tolist()), start=1):
+        book.text(ws, r, 0, unit, unit_fmt)
+        for c, n in enumerate(counts[:-1], 1):
+            ws.write_number(r, c, n, num if n else zero)
+        ws.write_number(r, ncols - 1, counts[-1], bold_num)
+    last_data = r
+    if last_data:  # a heat map makes the concentration of problems visible at a glance
+        ws.conditional_format(1, 1, last_data, len(names), {
+            "type": "2_color_scale", "min_color": "#FFFFFF", "max_color": "#F4B183"})
+
+    total = last_data + 1
+    total_fmt = book.fmt("int", bold=True, top=1, bg_color="#F2F2F2")
+    ws.write_string(total, 0, "合计", book.fmt("text", bold=True, top=1, bg_color="#F2F2F2"))
+    for c, name in enumerate(names + ["合计"], 1):
+        ws.write_number(total, c, int(table[name].sum()) if len(table) else 0, total_fmt)
+
+    # The full text of each problem under the table, so a printout explains its headers.
+    note_fmt = book.fmt("long", font_color="#595959")
+    width = 26 + 11 * len(names) + 8
+    row = total + 2
+    for i, name in enumerate(names, 1):
+        text = f"{i}. {name}：{full.get(name, name)}"
+        ws.set_row(row, _row_height(text, width, 14))
+        ws.merge_range(row, 0, row, ncols - 1, "", note_fmt)
+        book.text(ws, row, 0, text, note_fmt)
+        row += 1
+    ws.freeze_panes(1, 1)
+    ws.autofilter(0, 0, last_data, ncols - 1)
+    _page_setup(ws)
+
+
+def _write_overflow(book: _Book) -> None:
+    ws = book.wb.add_worksheet(OVERFLOW)
+    pieces = [[text[i: i + EXCEL_CELL_LIMIT] for i in range(0, len(text), EXCEL_CELL_LIMIT)]
+              for _, _, text in book.overflow]
+    most = max(len(p) for p in pieces)
+    cols = list(OVERFLOW_COLUMNS) + [Col(f"第{i}段", "long", 60) for i in range(1, most + 1)]
+    header = book.header_fmt()
+    for c, col in enumerate(cols):
+        ws.set_column(c, c, col.width)
+        ws.write_string(0, c, col.header, header)
+    text_fmt, num = book.fmt("long"), book.fmt("int")
+    for r, ((sheet, cell, text), parts) in enumerate(zip(book.overflow, pieces), start=1):
+        ws.write_string(r, 0, sheet, text_fmt)
+        ws.write_string(r, 1, cell, text_fmt)
+        ws.write_number(r, 2, len(text), num)
+        for c, part in enumerate(parts, 3):
+            ws.write_string(r, c, part, text_fmt)  # already cleaned and at most one cell long
+    ws.freeze_panes(1, 0)
+    ws.autofilter(0, 0, len(book.overflow), len(cols) - 1)
+    _page_setup(ws)
+
+
+def _write_snapshot(book: _Book, collection: Collection, generated_at: dt.datetime | None) -> None:
+    """The very hidden sheet --since compares against (plain strings, written last)."""
+    ws = book.wb.add_worksheet(SNAPSHOT_SHEET)
+    for r, line in enumerate(snapshot_lines(collection, generated_at)):
+        for c, value in enumerate(line):
+            if value:
+                ws.write_string(r, c, value)
+    ws.very_hidden()
+
+
+# --------------------------------------------------------------------------- 总览
+
+
+class _Overview:
+    """The 总览 sheet, written top to bottom with a row cursor (constant_memory)."""
+
+    def __init__(self, book: _Book, collection: Collection, generated_at: dt.datetime | None,
+                 since: Changes | None):
+        self.book = book
+        self.c = collection
+        self.generated_at = generated_at
+        self.since = since
+        self.ws = book.wb.add_worksheet(OVERVIEW)
+        self.row = 0
+        self.breaks: list[int] = []
+        for i, width in enumerate(_OVERVIEW_WIDTHS):
+            self.ws.set_column(i, i, width)
+
+    # -- building blocks
+
+    def _merged(self, text: str, fmt: Format, first: int = 0, last: int = _OVERVIEW_LAST_COL,
+                height: float | None = None) -> None:
+        """One line of text across columns first..last (a single-row merge)."""
+        if height:
+            self.ws.set_row(self.row, height)
+        self.ws.merge_range(self.row, first, self.row, last, "", fmt)
+        self.book.text(self.ws, self.row, first, text, fmt)
+
+    def _span_width(self, first: int, last: int = _OVERVIEW_LAST_COL) -> float:
+        return sum(_OVERVIEW_WIDTHS[first: last + 1])
+
+    def heading(self, text: str, new_page: bool = False) -> None:
+        self.row += 1
+        if new_page:  # printed, each section starts on its own page: no chart cut in two
+            self.breaks.append(self.row)
+        fmt = self.book.fmt("text", font_size=13, bold=True, font_color="#1F4E78", bottom=2,
+                            bottom_color="#1F4E78", valign="bottom")
+        self._merged(text, fmt, height=24)
+        self.row += 1
+
+    def note(self, text: str, first: int = 1) -> None:
+        fmt = self.book.fmt("long", font_size=10, font_color="#404040")
+        self._merged(text, fmt, first=first, height=_row_height(text, self._span_width(first), 14))
+        self.row += 1
+
+    def table(self, headers: list[str], rows: list[list[object]], kinds: list[str], first_col: int = 0,
+              colour_col: int | None = None) -> tuple[int, int]:
+        """A small bordered table; returns (first data row, last data row)."""
+        book, ws = self.book, self.ws
+        head = book.fmt("header", None, bold=True, bg_color="#DDEBF7", font_color="#1F4E78", border=1,
+                        border_color="#9BC2E6", align="center", valign="vcenter", text_wrap=True)
+        ws.set_row(self.row, 20)
+        for i, h in enumerate(headers):
+            ws.write_string(self.row, first_col + i, h, head)
+        self.row += 1
+        first = self.row
+        for values in rows:
+            height = 16.0
+            for i, (value, kind) in enumerate(zip(values, kinds)):
+                if kind == "long" and isinstance(value, str):
+                    height = max(height, _row_height(value, _OVERVIEW_WIDTHS[first_col + i], 14))
+            ws.set_row(self.row, height)
+            for i, (value, kind) in enumerate(zip(values, kinds)):
+                colour = STATUS_COLOURS.get(value) if colour_col == i and isinstance(value, str) else None
+                extra = {"align": "center"} if kind == "int" else {}
+                fmt = book.fmt(kind, colour, border=1, border_color="#D9D9D9", font_size=10, **extra)
+                if _is_number(value):
+                    ws.write_number(self.row, first_col + i, value, fmt)
+                else:
+                    book.text(ws, self.row, first_col + i, value, fmt)
+                    if _is_blank(value):
+                        ws.write_blank(self.row, first_col + i, None, fmt)
+            self.row += 1
+        return first, self.row - 1
+
+    # -- sections
+
+    def write(self) -> None:
+        self.title()
+        self.facts()
+        self.counts()
+        self.send_back()
+        self.problems()
+        if self.c.as_of is not None:
+            self.overdue()
+        self.ws.hide_gridlines(2)
+        self.ws.set_h_pagebreaks(self.breaks)
+        _page_setup(self.ws, repeat_header=False)
+        self.ws.activate()
+
+    def title(self) -> None:
+        campaign = self.c.campaign
+        fmt = self.book.fmt("text", font_size=18, bold=True, align="center", valign="vcenter", font_color="#1F4E78")
+        self._merged(f"{campaign.full_title}汇总表", fmt, height=34)
+        self.row += 1
+        sub = self.book.fmt("text", font_size=10, align="center", valign="vcenter", font_color="#595959")
+        parts = [campaign.institution, campaign.department]
+        if self.generated_at is not None:
+            parts.append(f"{_naive(self.generated_at):%Y-%m-%d %H:%M} 生成")
+        self._merged("　".join(p for p in parts if p), sub, height=18)
+        self.row += 1
+
+    def facts(self) -> None:
+        campaign, c = self.c.campaign, self.c
+        self.heading("基本情况")
+        as_of = c.as_of.isoformat() if c.as_of else "未指定（不判断措施逾期）"
+        # Institution, title and the time it was made are in the title lines above.
+        facts = [
+            ("活动期间", f"{campaign.start.isoformat()} 至 {campaign.rectification_due.isoformat()}"),
+            ("截止日期", f"整顿台账 {campaign.ledger_due.isoformat()}；自评报告 {campaign.report_due.isoformat()}；"
+                     f"集中整顿完成 {campaign.rectification_due.isoformat()}"),
+            ("统计截至", as_of),
+        ]
+        facts.append(("来源文件夹", str(c.inbox)))
+        label = self.book.fmt("text", bold=True, font_color="#404040")
+        value = self.book.fmt("long")
+        for name, text in facts:
+            self.ws.set_row(self.row, _row_height(text, self._span_width(2), 15))
+            self.ws.write_string(self.row, 1, name, label)
+            self.ws.merge_range(self.row, 2, self.row, _OVERVIEW_LAST_COL, "", value)
+            self.book.text(self.ws, self.row, 2, text, value)
+            self.row += 1
+
+    def _count_rows(self) -> list[tuple[str, int, str | None]]:
+        counts = self.c.counts()
+        keys = ["应报单位", PASSED, RETURN, MISSING, "名单外单位", "逾期报送", "整顿对象", "问题条数", "错误", "警告"]
+        if self.c.as_of is not None:
+            keys.append("逾期措施")
+        colour = {PASSED: "green", RETURN: "red", MISSING: "red", "错误": "red", "警告": "amber",
+                  "逾期措施": "amber", "逾期报送": "amber", "名单外单位": "amber"}
+        return [(k, int(counts.get(k, 0)), colour.get(k) if counts.get(k) else None) for k in keys]
+
+    def counts(self) -> None:
+        self.heading("总体情况")
+        book, ws = self.book, self.ws
+        label = book.fmt("text", font_size=11, bold=True, valign="vcenter", border=1, border_color="#D9D9D9")
+        first = self.row
+        for name, n, colour in self._count_rows():
+            ws.set_row(self.row, 24)
+            ws.write_string(self.row, 1, name, label)
+            ws.write_number(self.row, 2, n, book.fmt("int", colour, font_size=16, bold=True, valign="vcenter",
+                                                     align="center", border=1, border_color="#D9D9D9"))
+            self.row += 1
+        self._status_chart(first)
+        missing = self.c.submissions[(self.c.submissions["状态"] == MISSING)]["单位"].tolist()
+        if missing:
+            self.row += 1
+            self.note(f"未提交单位（{len(missing)}个）：" + "、".join(missing))
+        if self.since is not None:
+            self.row += 1
+            self.note(_changes_line(self.since))
+
+    def _status_chart(self, first: int) -> None:
+        """Pie of 已通过 / 需退回修改 / 未提交 (rows first+1 .. first+3 of the counts table)."""
+        chart = self.book.wb.add_chart({"type": "pie"})
+        chart.add_series({
+            "name": "单位报送状态",
+            "categories": [OVERVIEW, first + 1, 1, first + 3, 1],
+            "values": [OVERVIEW, first + 1, 2, first + 3, 2],
+            "points": [{"fill": {"color": "#70AD47"}}, {"fill": {"color": "#E06666"}}, {"fill": {"color": "#BFBFBF"}}],
+            "data_labels": {"value": True, "category": True, "separator": "\n", "position": "best_fit",
+                            "font": {"size": 10}},
+        })
+        chart.set_title({"name": "单位报送状态", "name_font": {"size": 12, "bold": True}})
+        chart.set_legend({"position": "right", "font": {"size": 10}})
+        chart.set_size({"width": 470, "height": 300})
+        chart.set_chartarea({"border": {"none": True}})
+        self.ws.insert_chart(first, 3, chart, {"x_offset": 40, "y_offset": 4, "object_position": 3})
+
+    def send_back(self) -> None:
+        s = self.c.submissions
+        back = s[s["状态"] == RETURN]
+        self.heading(f"需退回修改的单位（{len(back)}个）", new_page=True)
+        if not len(back):
+            self.note("无：所有已报送单位均未发现错误。")
+            return
+        top = _top_errors(self.c.findings)
+        rows = []
+        for i, r in enumerate(back.itertuples(index=False), 1):
+            contact = " ".join(str(v) for v in (r.联络员, r.联系电话) if not _is_blank(v))
+            # A unit outside the roster is not among the counts above: say so, or 6 vs 7 puzzles.
+            name = r.单位 if r.名单内 == "是" else f"{r.单位}（名单外）"
+            rows.append([i, name, int(r.错误数), top.get(r.单位, ""), int(r.警告数), contact])
+        self.table(["序号", "单位", "错误数", "主要错误", "警告数", "联络员 电话"], rows,
+                   ["center", "text", "int", "long", "int", "long"])
+
+    def problems(self) -> None:
+        form = self.c.campaign.form
+        rows_df = self.c.rows
+        self.heading("重点问题分布", new_page=True)
+        valid = rows_df[rows_df["问题序号"].notna()] if len(rows_df) else rows_df
+        numbers = valid["问题序号"].astype(int) if len(valid) else pd.Series(dtype=int)
+        count = numbers.value_counts().to_dict()
+        units = valid.groupby(numbers)["单位"].nunique().to_dict() if len(valid) else {}
+        overdue = valid[valid["逾期"].astype(bool)].groupby(numbers)["单位"].size().to_dict() if len(valid) else {}
+        headers = ["序号", "简称", "条数", "重点问题", "涉及单位"]
+        kinds = ["center", "text", "int", "long", "int"]
+        if self.c.as_of is not None:
+            headers.append("逾期措施")
+            kinds.append("int")
+        table = []
+        for i, (short, text) in enumerate(zip(form.problem_short, form.problems), 1):
+            line = [i, short, int(count.get(i, 0)), text, int(units.get(i, 0))]
+            if self.c.as_of is not None:
+                line.append(int(overdue.get(i, 0)))
+            table.append(line)
+        first, last = self.table(headers, table, kinds)
+        invalid = len(rows_df) - len(valid)
+        if invalid:
+            self.note(f"另有 {invalid} 行的重点问题不在菜单之中（见“{FINDINGS}”）。")
+        self._problem_chart(first, last)
+
+    def _problem_chart(self, first: int, last: int) -> None:
+        chart = self.book.wb.add_chart({"type": "bar"})
+        chart.add_series({
+            "name": "问题条数",
+            "categories": [OVERVIEW, first, 1, last, 1],
+            "values": [OVERVIEW, first, 2, last, 2],
+            "fill": {"color": "#4472C4"},
+            "gap": 60,
+            "data_labels": {"value": True, "font": {"size": 10}},
+        })
+        chart.set_title({"name": "各重点问题的问题条数", "name_font": {"size": 12, "bold": True}})
+        # In an xlsxwriter bar chart y_axis is the (vertical) category axis. Bar charts list
+        # categories bottom-up: reverse it so problem 1 is on top, as in the table above.
+        chart.set_y_axis({"reverse": True, "num_font": {"size": 10}})
+        chart.set_x_axis({"name": "条数", "major_gridlines": {"visible": True, "line": {"color": "#E0E0E0"}},
+                          "num_font": {"size": 9}})
+        chart.set_legend({"none": True})
+        height = 340
+        chart.set_size({"width": 860, "height": height})
+        self.row += 1
+        self.ws.insert_chart(self.row, 0, chart, {"x_offset": 8, "y_offset": 4, "object_position": 3})
+        # Leave the chart its own rows (default height, 20 px) so nothing is written under it.
+        self.row += math.ceil((height + 8) / 20) + 1
+
+    def overdue(self) -> None:
+        s = self.c.submissions
+        late = s[s["逾期措施数"] > 0].sort_values("逾期措施数", ascending=False, kind="stable")
+        total = int(late["逾期措施数"].sum()) if len(late) else 0
+        self.heading(f"逾期措施（截至 {self.c.as_of.isoformat()}：{total} 项，{len(late)} 个单位）", new_page=True)
+        if not len(late):
+            self.note("无：所有措施均未过完成时限，或已完成。")
+            return
+        shown = late.head(10)
+        rows = []
+        for i, r in enumerate(shown.itertuples(index=False), 1):
+            contact = " ".join(str(v) for v in (r.联络员, r.联系电话) if not _is_blank(v))
+            rows.append([i, r.单位, int(r.逾期措施数), contact])
+        self.table(["序号", "单位", "逾期措施", "联络员 电话"], rows, ["center", "text", "int", "long"])
+        if len(late) > len(shown):
+            self.note(f"另有 {len(late) - len(shown)} 个单位有逾期措施，见“{SUBMISSIONS}”的逾期措施数列。")
+
+
+def _top_errors(findings: pd.DataFrame, most: int = 3) -> dict[str, str]:
+    """unit -> its most frequent kinds of error, e.g. "完成时限不是日期（3）；…等5类"."""
+    errors = findings[findings["级别"] == ERROR]
+    out: dict[str, str] = {}
+    for unit, group in errors.groupby("单位", sort=False):
+        counts = group["代码"].value_counts()
+        parts = [f"{CATALOGUE[code].when if code in CATALOGUE else code}（{n}）" for code, n in counts.head(most).items()]
+        more = f"等{len(counts)}类" if len(counts) > most else ""
+        out[unit] = "；".join(parts) + more
+    return out
+
+
+def _changes_line(changes: Changes) -> str:
+    n = changes.counts()
+    when = []
+    if changes.since_generated_at:
+        when.append(f"{_naive(changes.since_generated_at):%Y-%m-%d %H:%M} 生成")
+    if changes.since_file:
+        when.append(f"“{changes.since_file}”")
+    since = f"（{'，'.join(when)}）" if when else ""
+    return (f"与上次汇总{since}相比：{n['状态变化']} 个单位状态改变；台账行新增 {n['新增行']}、删除 {n['删除行']}、"
+            f"修改 {n['修改行']}；整顿进展变化 {n['进展变化']} 项；校验问题新增 {n['新增问题']}、已解决 {n['已解决问题']}。"
+            f"详见“{CHANGES}”工作表。")
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def _lock_files(path: Path) -> list[Path]:
+    """Lock files Excel, WPS and LibreOffice leave next to an open workbook."""
+    name = path.name
+    return [path.with_name(f"~${name}"), path.with_name(f"~${name[2:]}"), path.with_name(f".~lock.{name}#"),
+            path.with_name(f".~{name}")]
+
+
+def _check_target(path: Path) -> None:
+    if path.is_dir():
+        raise OutputError(f"无法写入汇总表 {path}：这是一个文件夹")
+    if path.exists():
+        for lock in _lock_files(path):
+            if lock.exists():
+                raise OutputError(f"汇总表 {path.name} 正在 Excel/WPS 中打开（发现 {lock.name}），请先关闭该文件再运行")
+        if not os.access(path, os.W_OK):
+            raise OutputError(f"无法写入汇总表 {path}：文件是只读的")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"无法创建目录 {path.parent}：{exc.strerror or exc}") from None
+    if not os.access(path.parent, os.W_OK):
+        raise OutputError(f"无法写入汇总表 {path}：目录 {path.parent} 不可写")
+
+
+def write_summary(collection: Collection, path: str | Path, *, generated_at: dt.datetime | None = None,
+                  since: Changes | None = None) -> Path:
+    """Write the summary workbook (汇总表) of a collection.
+
+    The file is written to a temporary file in the same folder and moved into place at the
+    end, so a crash never leaves half a summary and an existing summary stays intact.
+
+    Args:
+        collection: the result of :func:`ledgerbook.collect.collect`.
+        path: the .xlsx file to write (its folder is created when missing).
+        generated_at: when the summary is made, shown on 总览 and kept for ``--since``;
+            None leaves it out (nothing reads the clock here).
+        since: the changes since an earlier summary (:func:`ledgerbook.changes.compare`);
+            adds the 变化 sheet and a line on 总览.
+
+    Returns:
+        The path written.
+
+    Raises:
+        OutputError: the target is open in Excel/WPS (a lock file lies next to it), is read
+            only, or its folder cannot be written.
+    """
+    path = Path(path)
+    _check_target(path)
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=".~ledgerbook-", suffix=".xlsx", dir=path.parent)
+    except OSError as exc:
+        raise OutputError(f"无法写入汇总表 {path}：{exc.strerror or exc}") from None
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        _write_workbook(collection, tmp, generated_at, since)
+        mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
+        os.chmod(tmp, mode)  # mkstemp makes 0600; a summary is meant to be shared
+        os.replace(tmp, path)
+    except (OSError, XlsxWriterException) as exc:
+        raise OutputError(f"无法写入汇总表 {path}：{getattr(exc, 'strerror', None) or exc}") from None
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return path
+
+
+def _write_workbook(collection: Collection, path: Path, generated_at: dt.datetime | None,
+                    since: Changes | None) -> None:
+    book = _Book(path)
+    campaign = collection.campaign
+    book.wb.set_properties({
+        "title": f"{campaign.full_title}汇总表", "subject": campaign.form.title, "author": campaign.department,
+        "company": campaign.institution, "keywords": f"ledgerbook, summary {FORMAT_VERSION}",
+        "comments": "由 ledgerbook 生成",
+    })
+    _Overview(book, collection, generated_at, since).write()
+    _write_submissions(book, collection)
+    if since is not None:
+        _write_changes(book, since)
+    _write_rows(book, collection)
+    _write_by_problem(book, collection)
+    _write_findings(book, collection)
+    _write_liaisons(book, collection)
+    _write_files(book, collection)
+    if book.overflow:
+        _write_overflow(book)
+    _write_snapshot(book, collection, generated_at)
+    book.close()
