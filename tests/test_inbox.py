@@ -515,7 +515,7 @@ def test_attachment_bytes_match_an_independent_mime_parser(scanned, inbox, tmp_p
 @pytest.mark.soffice
 def test_files_saved_by_libreoffice(tmp_path):
     """Real legacy .xls and .ods written by another program are sniffed right (CI has Calc only)."""
-    from conftest import soffice_convert
+    from soffice_helpers import soffice_convert
 
     src = tmp_path / "src"
     src.mkdir()

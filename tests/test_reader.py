@@ -138,7 +138,7 @@ def test_marker_and_protection_from_template(tmp_path, campaign, form):
 
 @pytest.mark.soffice
 def test_files_written_by_libreoffice(tmp_path, campaign, form):
-    from conftest import soffice_convert
+    from soffice_helpers import soffice_convert
 
     from ledgerbook.template import write_template
 

@@ -503,7 +503,7 @@ def test_collect_then_summary_end_to_end(campaign, tmp_path):
 
 @pytest.mark.soffice
 def test_summary_converts_to_pdf(sample, tmp_path):
-    from conftest import soffice_convert
+    from soffice_helpers import soffice_convert
 
     path = write_summary(sample, tmp_path / "summary.xlsx", generated_at=dt.datetime(2019, 9, 14, 9, 30))
     (pdf,) = soffice_convert([path], "pdf", tmp_path / "pdf")

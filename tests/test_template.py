@@ -559,7 +559,7 @@ def test_another_campaign_unit_copies(other_campaign, tmp_path, layout):
 
 @pytest.mark.soffice
 def test_libreoffice_prints_and_resaves_the_master(master_path, form, tmp_path):
-    from conftest import soffice_convert
+    from soffice_helpers import soffice_convert
 
     (pdf,) = soffice_convert([master_path], "pdf", tmp_path / "pdf")
     assert pdf.read_bytes().startswith(b"%PDF") and pdf.stat().st_size > 10_000

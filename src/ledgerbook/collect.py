@@ -118,7 +118,9 @@ def _read_one(args: tuple[str | None, bytes | None, str, str], form=None) -> Led
             with open(fs_path, "rb") as fh:
                 data = fh.read()
         return read_ledger(data, path, fmt, form)
-    except Exception as exc:  # a crash in one file is that file's finding; the rest goes on
+    except BaseException as exc:  # a crash in one file is that file's finding; the rest goes on
+        if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+            raise
         ledger = Ledger(file=path, format=fmt)
         ledger.findings.append(make_finding("file.unreadable", file=path, reason=f"读取时出错（{type(exc).__name__}）"))
         return ledger

@@ -124,7 +124,8 @@ def read_ledger(data: bytes, file: str, fmt: str, form: Form) -> Ledger:
     except _Unreadable as exc:
         ledger.findings.append(make_finding("file.unreadable", file=file, reason=str(exc)))
         return ledger
-    except Exception as exc:  # a reader bug or a file no reader expected: that file's finding
+    except BaseException as exc:  # a reader bug or a file no reader expected: that file's finding
+        _reraise_interrupts(exc)
         ledger.findings.append(make_finding(
             "file.unreadable", file=file, reason=f"文件已损坏或格式异常（{type(exc).__name__}）"))
         return ledger
@@ -133,10 +134,18 @@ def read_ledger(data: bytes, file: str, fmt: str, form: Form) -> Ledger:
         _find_ledger(book, ledger, form)
     except _Unreadable as exc:
         ledger.findings.append(make_finding("file.unreadable", file=file, reason=str(exc)))
-    except Exception as exc:
+    except BaseException as exc:
+        _reraise_interrupts(exc)
         ledger.findings.append(make_finding(
             "file.unreadable", file=file, reason=f"读取表格内容时出错（{type(exc).__name__}）"))
     return ledger
+
+
+def _reraise_interrupts(exc: BaseException) -> None:
+    """Let Ctrl-C and exits through; anything else (a Rust panic in calamine arrives as
+    pyo3's PanicException, a BaseException) becomes the file's finding."""
+    if isinstance(exc, (KeyboardInterrupt, SystemExit, GeneratorExit)):
+        raise exc
 
 
 class _Unreadable(Exception):
@@ -168,7 +177,8 @@ def _open_calamine(data: bytes, fmt: str, form: Form) -> Workbook:
         wb = pc.CalamineWorkbook.from_filelike(io.BytesIO(data))
     except pc.PasswordError:
         raise _Unreadable("文件设置了打开密码，无法读取。请取消密码后另存为 .xlsx 重新报送") from None
-    except Exception as exc:
+    except BaseException as exc:
+        _reraise_interrupts(exc)
         raise _Unreadable(f"文件已损坏或不是有效的表格文件（{_short(exc)}）") from None
 
     marker_key = normalize_label(form.marker_sheet)
@@ -183,7 +193,8 @@ def _open_calamine(data: bytes, fmt: str, form: Form) -> Workbook:
     if not marker and marker_sheet is not None:
         try:
             marker = _read_marker(wb.get_sheet_by_name(marker_sheet).to_python(skip_empty_area=False, nrows=20))
-        except Exception:
+        except BaseException as exc:
+            _reraise_interrupts(exc)
             marker = {}
 
     def load(name: str) -> Grid:
