@@ -155,6 +155,8 @@ def main() -> None:
         if kind == "ledgerbook":
             workers = None if rest[2] == "auto" else int(rest[2])
             print(json.dumps(worker_ledgerbook(rest[0], int(rest[1]), workers)))
+        elif kind == "read":
+            print(json.dumps(worker_read(rest[0], int(rest[1]), int(rest[2]), int(rest[3]))))
         else:
             print(json.dumps(worker_baseline(rest[0], int(rest[1]))))
         return
@@ -192,14 +194,28 @@ def main() -> None:
     print(f"`ledgerbook --help`: {help_time():.3f} s (best of 5)")
 
     if args.crossover:
-        print("\nreading stage, 1 vs 2 processes (pool start-up included):")
-        for n in (40, 200, 600, 1000):
-            if n > max(c[0] for c in cases if c[1] == args.rows):
+        biggest = max(n for n, rows in cases if rows == args.rows)
+        folder = make_inbox(biggest, args.rows)
+        print("\nreading stage by worker processes (0 = in this process, no isolation; best of 3):")
+        for n in (20, 60, 200, 1000):
+            if n > biggest:
                 continue
-            folder = make_inbox(n, args.rows) if n in [c[0] for c in cases] else make_inbox(n, args.rows)
-            one = run_worker("ledgerbook", folder, n, "1")["read"]
-            two = run_worker("ledgerbook", folder, n, "2")["read"]
-            print(f"  {n:>5} files: 1 process {one:.3f} s, 2 processes {two:.3f} s")
+            times = {w: run_worker("read", folder, biggest, n, w)["read"] for w in (0, 1, 2)}
+            print(f"  {n:>5} files: " + ", ".join(f"{w} → {t:.3f} s" for w, t in times.items()))
+
+
+def worker_read(folder: str, n_units: int, n_files: int, workers: int) -> dict:
+    from ledgerbook.collect import read_documents
+    from ledgerbook.inbox import scan_inbox
+
+    campaign = bench_campaign(n_units)
+    docs = [d for d in scan_inbox(folder) if d.kind == "ledger"][:n_files]
+    best = 9e9
+    for _ in range(3):
+        t = time.perf_counter()
+        read_documents(docs, campaign, workers=workers)
+        best = min(best, time.perf_counter() - t)
+    return {"read": best}
 
 
 if __name__ == "__main__":

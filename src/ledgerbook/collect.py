@@ -28,9 +28,9 @@ TAKEN, SUPERSEDED, DUPLICATE, NOT_LEDGER, UNREADABLE, IGNORED, REPORT, OPENED = 
     "采用", "已被替代", "重复", "无法识别", "无法读取", "已忽略", "自评报告", "已展开")
 PASSED, RETURN, MISSING = "已通过", "需退回修改", "未提交"
 
-# Reading in a process pool pays for its start-up only on large inboxes (scripts/bench.py
-# measures the crossover); below this many workbooks one process is faster.
-POOL_MIN_FILES = 600
+# Files are always read in worker processes (isolation); a second process pays for its
+# start-up (~20 ms) from about this many workbooks on (measured: scripts/bench.py --crossover).
+PARALLEL_MIN_FILES = 60
 
 FILE_COLUMNS = ["文件", "大小", "SHA-256", "收到时间", "单位", "处理结果", "说明", "格式", "发件人"]
 SUBMISSION_COLUMNS = ["单位", "名单内", "状态", "文件", "收到时间", "首次收到", "逾期", "整顿对象数", "问题条数",
@@ -102,12 +102,24 @@ class Collection:
 
 
 _WORKER_FORM = None
+# Address space a reading process may use beyond what it has at start: a workbook built to make
+# a reader allocate without bound (a cell at XFD1048576 of an .xls) fails there, not here.
+WORKER_EXTRA_MEMORY = 3 * 1024**3
 
 
 def _init_worker(form) -> None:
     """Process-pool initializer: the form is sent once per process, not once per file."""
     global _WORKER_FORM
     _WORKER_FORM = form
+    try:
+        import resource
+
+        with open("/proc/self/statm") as fh:
+            current = int(fh.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+        limit = current + WORKER_EXTRA_MEMORY
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    except (OSError, ValueError, ImportError, AttributeError):
+        pass  # not Linux: no limit, the process boundary still protects the run
 
 
 def _read_one(args: tuple[str | None, bytes | None, str, str], form=None) -> Ledger:
@@ -121,33 +133,69 @@ def _read_one(args: tuple[str | None, bytes | None, str, str], form=None) -> Led
     except BaseException as exc:  # a crash in one file is that file's finding; the rest goes on
         if isinstance(exc, (KeyboardInterrupt, SystemExit)):
             raise
-        ledger = Ledger(file=path, format=fmt)
-        ledger.findings.append(make_finding("file.unreadable", file=path, reason=f"读取时出错（{type(exc).__name__}）"))
-        return ledger
+        return _failed(path, fmt, f"读取时出错（{type(exc).__name__}）")
+
+
+def _failed(path: str, fmt: str, reason: str) -> Ledger:
+    ledger = Ledger(file=path, format=fmt)
+    ledger.findings.append(make_finding("file.unreadable", file=path, reason=reason))
+    return ledger
+
+
+def _read_isolated(args, form) -> Ledger:
+    """Read one file in a process of its own; if that process dies, the file is unreadable."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    try:
+        with ProcessPoolExecutor(max_workers=1, initializer=_init_worker, initargs=(form,)) as pool:
+            return pool.submit(_read_one, args).result()
+    except BrokenProcessPool:
+        return _failed(args[2], args[3], "读取此文件时读取程序异常退出（文件可能严重损坏或经过恶意构造），"
+                                         "请用 Excel 或 WPS 重新保存为 .xlsx 后报送")
 
 
 def read_documents(docs: list[Document], campaign: Campaign,
                    progress: Callable[[int, int], None] | None = None, workers: int | None = None) -> dict[str, Ledger]:
-    """Read every spreadsheet document; a process pool on large inboxes."""
+    """Read every spreadsheet document, in worker processes.
+
+    Reading happens outside this process so that a file which kills its reader (a Rust abort
+    on a hostile workbook, an allocation past the worker's memory limit) costs only that
+    file: the others are read again one process each and the run goes on.
+
+    Args:
+        workers: reading processes; None picks 1, or every core on large inboxes; 0 reads in
+            this process (no isolation: for debugging).
+    """
+    from concurrent.futures.process import BrokenProcessPool
+
     form = campaign.form
     todo = [d for d in docs if d.kind == "ledger"]
     args = [(d.fs_path, d.data, d.path, d.format) for d in todo]
     total = len(args)
     ledgers: dict[str, Ledger] = {}
+
+    def done(ledger: Ledger) -> None:
+        ledgers[ledger.file] = ledger
+        if progress:
+            progress(len(ledgers), total)
+
+    if not args:
+        return ledgers
     if workers is None:
-        workers = min(os.cpu_count() or 1, 4) if total >= POOL_MIN_FILES else 1
-    if workers > 1 and total > 1:
+        workers = min(os.cpu_count() or 1, 4) if total >= PARALLEL_MIN_FILES else 1
+    if workers == 0:
+        for a in args:
+            done(_read_one(a, form))
+        return ledgers
+    chunk = max(1, min(64, total // (workers * 4)))
+    try:
         with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(form,)) as pool:
-            for i, ledger in enumerate(pool.map(_read_one, args, chunksize=max(1, min(64, total // (workers * 4)))), 1):
-                ledgers[ledger.file] = ledger
-                if progress:
-                    progress(i, total)
-    else:
-        for i, a in enumerate(args, 1):
-            ledger = _read_one(a, form)
-            ledgers[ledger.file] = ledger
-            if progress:
-                progress(i, total)
+            for ledger in pool.map(_read_one, args, chunksize=chunk):
+                done(ledger)
+    except BrokenProcessPool:
+        for a in args:
+            if a[2] not in ledgers:
+                done(_read_isolated(a, form))
     return ledgers
 
 

@@ -171,8 +171,12 @@ def _open_calamine(data: bytes, fmt: str, form: Form) -> Workbook:
     import python_calamine as pc
 
     parts = _OoxmlParts(data) if fmt in ("xlsx", "xlsm") else None
+    capped = False
     if parts is not None:
         parts.check_sizes()
+        data, capped = cap_ooxml(data, parts)
+    elif fmt == "ods":
+        data, capped = cap_ods(data)
     try:
         wb = pc.CalamineWorkbook.from_filelike(io.BytesIO(data))
     except pc.PasswordError:
@@ -207,6 +211,7 @@ def _open_calamine(data: bytes, fmt: str, form: Form) -> Workbook:
             truncated = True
         # From A1 (not from the first used cell) so that references are the sheet's own.
         rows = [row[:MAX_COLS] for row in sheet.to_python(skip_empty_area=False, nrows=nrows)]
+        truncated = truncated or capped
         merges = list(sheet.merged_cell_ranges or [])
         if fmt == "ods" and not merges:
             merges = _ods_merges(data, name)  # calamine gives no merged ranges for .ods
@@ -220,6 +225,127 @@ def _open_calamine(data: bytes, fmt: str, form: Form) -> Workbook:
     else:
         protection = lambda name: None  # noqa: E731 - .xls: not worth a BIFF parser
     return Workbook(sheets=visible, load=load, marker=marker, protection=protection)
+
+
+# --------------------------------------------------------------------------- capping before calamine
+#
+# calamine allocates a sheet's whole grid from the largest cell reference (or an .ods repeat
+# count) before we can cap anything: one cell at XFD1048576 in a 16 KB file asks for 512 GB.
+# So rows past MAX_ROWS and cells past MAX_COLS are cut out of the XML first (byte-level
+# regular expressions: no XML parser, no entity expansion), only when a sheet reaches past them.
+
+_ROW_EL = re.compile(rb"<row\b([^>]*?)(/>|>(.*?)</row>)", re.S)
+_CELL_EL = re.compile(rb"<c\b([^>]*?)(?:/>|>.*?</c>)", re.S)
+_R_ATTR = re.compile(rb'\br="\$?([A-Za-z]{0,3})\$?(\d+)"')
+_REF = re.compile(rb'\br="([A-Z]{1,3})(\d+)"')
+_DIMENSION = re.compile(rb"<dimension\b[^>]*/>")
+_MERGE_EL = re.compile(rb'<mergeCell\b[^>]*ref="[A-Z]{1,3}\d+:([A-Z]{1,3})(\d+)"[^>]*/>')
+
+
+def _col_index(letters: bytes) -> int:
+    n = 0
+    for ch in letters.upper():
+        n = n * 26 + ch - 64
+    return n
+
+
+# A cell reference past column BL (64) or with a 5-digit row: what could make calamine's
+# grid large. (A literal first, no \\b: re then scans with a fast substring search. Rows
+# 5,001-9,999 are harmless to allocate and are capped after reading.)
+assert MAX_COLS == 64, "update _PAST_CAPS with the caps"
+_PAST_CAPS = re.compile(rb'r="\$?(?:[A-Z]{3}|B[M-Z]|[C-Z][A-Z]|[A-Z]{0,3}\$?\d{5})')
+
+
+def _reaches_past_caps(xml: bytes) -> bool:
+    return xml.count(b"<row") > MAX_ROWS or _PAST_CAPS.search(xml) is not None
+
+
+def _cut_sheet(xml: bytes) -> bytes:
+    """The sheet XML without rows past MAX_ROWS, cells past MAX_COLS, or its dimension."""
+    position = [0]
+
+    def cell(m: re.Match) -> bytes:
+        ref = _R_ATTR.search(m.group(1))
+        if ref and ref.group(1) and _col_index(ref.group(1)) > MAX_COLS:
+            return b""
+        return m.group(0)
+
+    def row(m: re.Match) -> bytes:
+        ref = re.search(rb'\br="(\d+)"', m.group(1))
+        position[0] = int(ref.group(1)) if ref else position[0] + 1
+        if position[0] > MAX_ROWS:
+            return b""
+        if m.group(3) is None:
+            return m.group(0)
+        return b"<row" + m.group(1) + b">" + _CELL_EL.sub(cell, m.group(3)) + b"</row>"
+
+    def merge(m: re.Match) -> bytes:
+        return b"" if int(m.group(2)) > MAX_ROWS or _col_index(m.group(1)) > MAX_COLS else m.group(0)
+
+    xml = _DIMENSION.sub(b"", xml)
+    xml = _ROW_EL.sub(row, xml)
+    return _MERGE_EL.sub(merge, xml)
+
+
+def _rezip(data: bytes, replaced: dict[str, bytes]) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            dst.writestr(info.filename, replaced.get(info.filename) or src.read(info.filename))
+    return out.getvalue()
+
+
+def cap_ooxml(data: bytes, parts: "_OoxmlParts") -> tuple[bytes, bool]:
+    """(bytes calamine can safely read, whether anything was cut)."""
+    if parts.zip is None:
+        return data, False
+    replaced = {}
+    for name in parts.names:
+        if name.startswith("xl/worksheets/") and name.endswith(".xml"):
+            xml = parts._read(name)
+            if _reaches_past_caps(xml):
+                replaced[name] = _cut_sheet(xml)
+    return (_rezip(data, replaced), True) if replaced else (data, False)
+
+
+_ODS_TOKEN = re.compile(rb'<table:table\b|<table:table-row\b|table:number-(rows|columns)-repeated="(\d+)"')
+
+
+def cap_ods(data: bytes) -> tuple[bytes, bool]:
+    """.ods with repeat counts capped so no sheet reaches past MAX_ROWS × MAX_COLS."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            info = zf.getinfo("content.xml")
+            if info.file_size > MAX_SHEET_XML_BYTES:
+                raise _Unreadable("工作表过大（解压后超过60MB），不是正常的整顿台账")
+            content = zf.read("content.xml")
+    except _Unreadable:
+        raise
+    except Exception:
+        return data, False
+    state = {"rows": 0, "cols": 0, "cut": False}
+
+    def token(m: re.Match) -> bytes:
+        if m.group(1) is None:
+            if m.group(0).endswith(b"-row"):
+                state["cols"] = 0
+            else:
+                state["rows"] = 0
+            return m.group(0)
+        key = "rows" if m.group(1) == b"rows" else "cols"
+        cap = MAX_ROWS if key == "rows" else MAX_COLS
+        n = int(m.group(2))
+        allowed = max(1, min(n, cap - state[key]))
+        state[key] += allowed
+        if allowed != n:
+            state["cut"] = True
+            return b"table:number-" + m.group(1) + b'-repeated="' + str(allowed).encode() + b'"'
+        return m.group(0)
+
+    capped = _ODS_TOKEN.sub(token, content)
+    if not state["cut"]:
+        return data, False
+    return _rezip(data, {"content.xml": capped}), True
 
 
 _SHEET_ENTRY = re.compile(rb"<(?:\w+:)?sheet\b([^>]*)/?>")
@@ -255,10 +381,14 @@ class _OoxmlParts:
             raise _Unreadable("工作簿的 XML 含有实体声明（可能是恶意构造的文件），已拒绝读取")
 
     def _read(self, name: str, limit: int = MAX_SHEET_XML_BYTES) -> bytes:
+        """A part's bytes (at most `limit`), read once: capping and protection both look."""
         if self.zip is None or name not in self.names:
             return b""
-        with self.zip.open(name) as fh:
-            return fh.read(limit)
+        cache = self.__dict__.setdefault("_cache", {})
+        if name not in cache:
+            with self.zip.open(name) as fh:
+                cache[name] = fh.read(limit)
+        return cache[name]
 
     def marker(self) -> dict[str, str]:
         from html import unescape

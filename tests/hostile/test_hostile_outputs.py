@@ -265,20 +265,46 @@ def address_space_limit():
         resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
 
 
-def test_a_file_that_kills_a_reader_process_is_that_files_finding(tmp_path, campaign, hb, address_space_limit):
-    """A 16 KB .xlsx with one cell at XFD1048576 makes the reader allocate 512 GB: the reading
-    process dies. With a process pool the parent survives; collect() must turn the lost file
-    into its own 无法读取 row and still summarise the others, not raise BrokenProcessPool."""
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_file_that_kills_a_reader_process_is_that_files_finding(tmp_path, campaign, hb, monkeypatch, workers):
+    """A file that kills the process reading it (a Rust abort inside calamine, an allocation past
+    the worker's memory limit) costs only that file: collect() reads in worker processes, turns the
+    lost file into its own 无法读取 row and still summarises the others (no BrokenProcessPool)."""
+    import os
+
+    import ledgerbook.collect as collect_mod
+
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     taken = {f"v{i}.xlsx": i for i in range(3)}
     for name, i in taken.items():
         (inbox / name).write_bytes(hb.ledger_bytes(campaign, i, tmp=tmp_path))
-    hb.grown_sheet_xlsx(hb.ledger_bytes(campaign, 5, tmp=tmp_path), inbox / "corner.xlsx",
-                        [b'<row r="1048576"><c r="XFD1048576"><v>1</v></c></row>'], dimension="A1:XFD1048576")
-    col = collect(inbox, campaign, workers=2)
+    (inbox / "killer.xlsx").write_bytes(hb.ledger_bytes(campaign, 5, tmp=tmp_path))
+    real = collect_mod.read_ledger
+
+    def dying(data, file, fmt, form):
+        if file == "killer.xlsx":
+            os.abort()  # what a Rust abort or an out-of-memory kill looks like from here
+        return real(data, file, fmt, form)
+
+    monkeypatch.setattr(collect_mod, "read_ledger", dying)  # the forked workers inherit it
+    col = collect(inbox, campaign, workers=workers)
     rows = hb.file_rows(col)
-    assert set(rows) == {*taken, "corner.xlsx"}
-    assert rows["corner.xlsx"]["处理结果"] == "无法读取" and HAN.search(rows["corner.xlsx"]["说明"])
+    assert set(rows) == {*taken, "killer.xlsx"}
+    assert rows["killer.xlsx"]["处理结果"] == "无法读取" and "异常退出" in rows["killer.xlsx"]["说明"]
     for name in taken:
         assert rows[name]["处理结果"] == "采用", name
+
+
+def test_a_cell_in_the_last_corner_of_an_xlsx_is_cut_off_not_allocated(tmp_path, campaign, hb, address_space_limit):
+    """A 16 KB .xlsx with one cell at XFD1048576 would make calamine allocate 512 GB: the reader
+    cuts cells past its caps out of the XML first, reads the ledger, and says it was cut."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    hb.grown_sheet_xlsx(hb.ledger_bytes(campaign, 5, tmp=tmp_path), inbox / "corner.xlsx",
+                        [b'<row r="1048576"><c r="XFD1048576"><v>1</v></c></row>'], dimension="A1:XFD1048576")
+    col = collect(inbox, campaign, workers=0)
+    rows = hb.file_rows(col)
+    assert rows["corner.xlsx"]["处理结果"] == "采用"
+    layout = col.findings[(col.findings["代码"] == "file.layout_changed") & (col.findings["文件"] == "corner.xlsx")]
+    assert len(layout) == 1 and "只读取了前" in layout.iloc[0]["说明"]
