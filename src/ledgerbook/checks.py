@@ -48,7 +48,7 @@ def check_unit_block(ledger: Ledger, unit: str, known: bool, campaign: Campaign)
     out: list[Finding] = []
     common = dict(unit=unit, file=ledger.file, sheet=ledger.sheet)
     for fld in form.fields:
-        raw = ledger.field_value(fld.key)
+        raw = _without_controls(ledger.field_value(fld.key))
         text = cell_text(raw)
         cell = ledger.field_cell(fld.key)
         if not text:
@@ -66,7 +66,7 @@ def check_unit_block(ledger: Ledger, unit: str, known: bool, campaign: Campaign)
             out.append(make_finding("unit.qq_invalid", cell=cell, value=text, **common))
 
     roster_unit = campaign.unit(unit) if known else None
-    secretary_raw = ledger.field_value("secretary")
+    secretary_raw = _without_controls(ledger.field_value("secretary"))
     if roster_unit and roster_unit.secretary and cell_text(secretary_raw):
         names = parse_persons(secretary_raw, form)
         if names and roster_unit.secretary not in names:
@@ -74,7 +74,7 @@ def check_unit_block(ledger: Ledger, unit: str, known: bool, campaign: Campaign)
                                     value=cell_text(secretary_raw), expected=roster_unit.secretary, **common))
 
     marker_unit = ledger.marker.get("单位", "")
-    unit_cell_text = cell_text(ledger.field_value("unit"))
+    unit_cell_text = cell_text(_without_controls(ledger.field_value("unit")))
     if marker_unit and unit_cell_text:
         typed = campaign.match_unit(unit_cell_text) or unit_cell_text
         if typed != marker_unit:
@@ -89,6 +89,11 @@ def check_unit_block(ledger: Ledger, unit: str, known: bool, campaign: Campaign)
         if _CONTROL.search(text):
             out.append(make_finding("value.control_chars", cell=ledger.field_cell(fld.key), value=strip_control_chars(text)[0], **common))
     return out
+
+
+def _without_controls(value):
+    """Text without the control characters Excel rejects (reported as value.control_chars)."""
+    return strip_control_chars(value)[0] if isinstance(value, str) else value
 
 
 def _suggestion(text: str, campaign: Campaign) -> str:
@@ -165,6 +170,8 @@ def check_rows(frame: pd.DataFrame, campaign: Campaign, as_of: dt.date | None) -
         if bad.any():
             emit(bad, "value.control_chars", col.key)
             df.loc[bad, f"{col.key}_text"] = text[bad].map(lambda t: strip_control_chars(t)[0])
+            # The value is then judged without them: a stray \x01 is not a wrong date or name.
+            df.loc[bad, col.key] = df.loc[bad, f"{col.key}_text"]
 
     for col in form.columns:
         if col.required:

@@ -20,7 +20,7 @@ from .checks import check_rows, check_unit_block, fmt_date, rows_frame
 from .findings import ERROR, FINDING_COLUMNS, INFO, LEVEL_ORDER, WARNING, Finding, make_finding, sort_key
 from .form import normalize_label
 from .inbox import Document, scan_inbox
-from .normalize import cell_text, parse_phone, parse_qq
+from .normalize import cell_text, parse_phone, parse_qq, strip_control_chars
 from .reader import Ledger, read_ledger
 
 # Outcomes in 文件清单 (处理结果).
@@ -217,7 +217,7 @@ def _hint_unit(doc: Document, campaign: Campaign) -> str | None:
 def _identify(ledger: Ledger | None, doc: Document, campaign: Campaign) -> tuple[str, bool]:
     """(unit name, in roster) of a document; ('', False) when nothing says."""
     if ledger is not None and ledger.layout is not None:
-        typed = cell_text(ledger.field_value("unit"))
+        typed = strip_control_chars(cell_text(ledger.field_value("unit")))[0]
         if typed:
             matched = campaign.match_unit(typed)
             return (matched, True) if matched else (typed, False)

@@ -330,9 +330,26 @@ def _load_xlsx(collection: Collection, ledger: Ledger) -> Workbook | None:
         with warnings.catch_warnings():
             # "Data Validation extension is not supported": re-created by _restore_form.
             warnings.simplefilter("ignore")
-            return openpyxl.load_workbook(io.BytesIO(data), keep_vba=False, rich_text=True)
+            # data_only: a unit's formulas (=HYPERLINK(…), DDE calls) arrive as their last values,
+            # never as formulas in a file we send out; keep_links: no external workbook links.
+            wb = openpyxl.load_workbook(io.BytesIO(data), keep_vba=False, rich_text=True, data_only=True,
+                                        keep_links=False)
     except Exception:  # anything openpyxl cannot load is carried over into a template instead
         return None
+    _sanitise_cells(wb)
+    return wb
+
+
+def _sanitise_cells(wb: Workbook) -> None:
+    """Every text cell of the unit's workbook as plain text Excel accepts (no control characters,
+    at most 32,767 characters, never a formula)."""
+    for ws in wb.worksheets:
+        for row in ws.iter_rows():
+            for cell in row:
+                value = cell.value
+                if isinstance(value, str) and (len(value) > _EXCEL_CELL_LIMIT or value.startswith("=")
+                                               or strip_control_chars(value)[1]):
+                    _put_text(cell, value)
 
 
 def _unpacked_size(data: bytes) -> int:

@@ -20,11 +20,12 @@ class Code:
     level: str
     when: str          # one line for the README table
     template: str      # message template, str.format(**params)
+    advice: str = ""   # appended when the message does not already say what to do (请…)
 
 
 _CODES = [
     Code("file.unreadable", ERROR, "不是可读取的工作簿（损坏、加密、不是表格文件）",
-         "文件无法读取：{reason}。请用 Excel 或 WPS 另存为 .xlsx 格式后重新报送"),
+         "文件无法读取：{reason}", advice="。请用 Excel 或 WPS 另存为 .xlsx 格式后重新报送"),
     Code("file.not_ledger", ERROR, "可以打开，但没有“整顿台账”工作表或找不到表头",
          "文件中找不到整顿台账：{reason}。请使用党委组织部下发的附件2模板填写后重新报送"),
     Code("file.layout_changed", WARNING, "表头被改名、缺列或调换顺序（必填列都能对上时为警告，否则为错误）",
@@ -116,6 +117,8 @@ def make_finding(code: str, *, unit: str = "", file: str = "", sheet: str = "", 
     spec = CATALOGUE[code]
     text_value = "" if value is None else str(value)
     message = spec.template.format(cell=cell or "", value=text_value, unit=unit, file=file, **params)
+    if spec.advice and "请" not in message:
+        message = message.rstrip("。") + spec.advice
     return Finding(code=code, level=level or spec.level, message=message, unit=unit, file=file,
                    sheet=sheet, cell=cell, value=text_value)
 

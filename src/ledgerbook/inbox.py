@@ -1122,6 +1122,10 @@ def _office_zip(zf: zipfile.ZipFile, names: dict[str, str]) -> _Sniff | None:
         return _Sniff("pptx", IGNORED, "PowerPoint 演示文稿，不是台账，已忽略")
     if "mimetype" in names:
         return _odf(zf, names)
+    if "[content_types].xml" in names and any(n.startswith("xl/") for n in names):
+        # An Office package with its workbook part missing is a damaged workbook, not an archive.
+        return _Sniff("xlsx", UNREADABLE, "Excel 工作簿已损坏（缺少 xl/workbook.xml），"
+                                          "请用 Excel 或 WPS 打开后另存为 .xlsx 重新报送")
     return None
 
 

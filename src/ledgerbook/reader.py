@@ -308,7 +308,7 @@ def cap_ooxml(data: bytes, parts: "_OoxmlParts") -> tuple[bytes, bool]:
     return (_rezip(data, replaced), True) if replaced else (data, False)
 
 
-_ODS_TOKEN = re.compile(rb'<table:table\b|<table:table-row\b|table:number-(rows|columns)-repeated="(\d+)"')
+_ODS_TOKEN = re.compile(rb'<table:table-row\b|<table:table(?=[\s>])|table:number-(rows|columns)-repeated="(\d+)"')
 
 
 def cap_ods(data: bytes) -> tuple[bytes, bool]:
