@@ -162,6 +162,8 @@ def build_first_round(campaign: Campaign, inbox: Path, use_soffice: bool | None 
     # Clutter that every shared folder has.
     (inbox / f"~${fname(0)}").write_bytes(b"\x00" * 165)
     (inbox / "Thumbs.db").write_bytes(b"\xd0\xcf\x11\xe0" + b"\x00" * 60)
+    for clutter in (f"~${fname(0)}", "Thumbs.db"):
+        _touch(inbox / clutter, _at(campaign, 9, 13, 17, 0))
     notes.append(f"收件箱共 {sum(1 for _ in inbox.rglob('*'))} 个文件，其中 {names[21]}、{names[-1]} 从未报送")
     return notes
 
@@ -204,9 +206,24 @@ def _docx_bytes(buf, title: str, body: str) -> None:
     import docx
 
     d = docx.Document()
+    stamp = dt.datetime(2019, 10, 20, 9, 0)  # fixed, so the same report is the same bytes
+    d.core_properties.created = d.core_properties.modified = d.core_properties.last_printed = stamp
     d.add_heading(title, level=1)
     d.add_paragraph(body)
-    d.save(buf)
+    raw = io.BytesIO()
+    d.save(raw)
+    buf.write(_stable_zip(raw.getvalue()))
+
+
+def _stable_zip(data: bytes) -> bytes:
+    """The same zip with fixed member times (python-docx stamps them with the current time)."""
+    import zipfile
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            dst.writestr(zipfile.ZipInfo(info.filename, date_time=(2019, 10, 20, 9, 0, 0)), src.read(info))
+    return out.getvalue()
 
 
 def _docx(path: Path, title: str, when: dt.datetime, body: str = "按照学校党委组织部的通知要求，现将专项整治自评情况报告如下。") -> None:

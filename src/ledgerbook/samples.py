@@ -217,6 +217,7 @@ def write_retyped_xlsx(spec: LedgerSpec, campaign: Campaign, path) -> None:
     import xlsxwriter
 
     wb = xlsxwriter.Workbook(str(path))
+    wb.set_properties({"created": _created(campaign)})
     ws = wb.add_worksheet("Sheet1")
     bold = wb.add_format({"bold": True, "text_wrap": True, "border": 1, "align": "center", "valign": "vcenter"})
     cell = wb.add_format({"text_wrap": True, "border": 1, "valign": "vcenter"})
@@ -269,6 +270,11 @@ def _write_value(ws, r, c, value, cell, date):
         ws.write_string(r, c, str(value), cell)
 
 
+def _created(campaign: Campaign) -> dt.datetime:
+    """A fixed creation time: the same ledger gives the same bytes (deterministic demo)."""
+    return dt.datetime.combine(campaign.ledger_due, dt.time(9, 0))
+
+
 def write_ledger(spec: LedgerSpec, campaign: Campaign, path) -> None:
     """Write a returned ledger as the unit would have saved it."""
     if spec.style == "retyped":
@@ -277,7 +283,7 @@ def write_ledger(spec: LedgerSpec, campaign: Campaign, path) -> None:
     from .template import write_template
 
     unit = campaign.unit(spec.template_unit) if spec.template_unit else None
-    write_template(campaign, path, unit=unit, fill=spec)
+    write_template(campaign, path, unit=unit, fill=spec, created=_created(campaign))
 
 
 class _GbkZipInfo:
@@ -329,4 +335,9 @@ def email_with_attachments(sender: str, to: str, subject: str, date: dt.datetime
             encoded = "=?GBK?B?" + base64.b64encode(name.encode("gbk")).decode() + "?="
             del part["Content-Disposition"]
             part["Content-Disposition"] = f'attachment; filename="{encoded}"'
+    # A boundary from the content, not random: the same e-mail is the same bytes every run.
+    import hashlib
+
+    digest = hashlib.sha256(repr((sender, subject, date, [(n, len(d)) for n, d in attachments])).encode()).hexdigest()
+    msg.set_boundary(f"=_ledgerbook_{digest[:24]}")
     return bytes(msg)

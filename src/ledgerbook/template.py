@@ -805,7 +805,7 @@ def _close(wb: xlsxwriter.Workbook, path: Path) -> None:
 
 
 def write_template(campaign: Campaign, path: str | Path, unit: Unit | None = None, *,
-                   fill: LedgerFill | None = None) -> Path:
+                   fill: LedgerFill | None = None, created: dt.datetime | None = None) -> Path:
     """Write the locked ledger form: the master (unit None) or one unit's pre-filled copy.
 
     Args:
@@ -815,6 +815,8 @@ def write_template(campaign: Campaign, path: str | Path, unit: Unit | None = Non
             from the roster); None writes the master with a drop-down of the roster.
         fill: values typed into the form, for a realistic returned ledger (the samples and
             the demo); they replace the prefilled unit-block values. None for a blank form.
+        created: the document's creation time (default now); fixed by the samples so that the
+            same content gives the same bytes.
 
     Returns:
         The path written.
@@ -832,6 +834,8 @@ def write_template(campaign: Campaign, path: str | Path, unit: Unit | None = Non
     wb = xlsxwriter.Workbook(str(path))
     st = _Styles(wb)
     _set_properties(wb, campaign, unit)
+    if created is not None:
+        wb.set_properties({**wb.doc_properties, "created": created})
     sources = list_sources(campaign)
     for source in sources:
         wb.define_name(source.name, "=" + source.ref(form.marker_sheet))
