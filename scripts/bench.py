@@ -23,6 +23,7 @@ reading ≥ 1,000 files/s; peak RSS < 300 MB for 5,000 files; `ledgerbook --help
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import os
 import resource
@@ -49,34 +50,50 @@ def bench_campaign(n_units: int):
     return replace(base, units=units)
 
 
+def _file_name(index: int) -> str:
+    return f"整顿台账_第{index + 1:04d}学院党委.xlsx"
+
+
 def _write_one(args):
+    """One returned ledger of synthetic unit `index`, written into the built-in campaign's form
+    (so each file carries the real 25-unit drop-down list, as a real campaign's files would)."""
     from ledgerbook import samples
+    from ledgerbook.campaign import default_campaign
     from ledgerbook.template import write_template
 
-    n_units, index, rows, folder = args
-    campaign = bench_campaign(n_units)
-    unit = campaign.units[index]
+    index, rows, folder = args
+    campaign = default_campaign()
+    unit = bench_campaign(index + 1).units[index]
     targets = max(1, rows // 5)
     spec = samples.clean_ledger(campaign, unit, seed=index, n_rows=rows // targets, n_targets=targets)
     if index % 7 == 3:  # some sloppy ones so the checks have work to do
         spec = samples.SLOPPY["deadlines"](spec, campaign)
     if index % 11 == 5:
         spec = samples.humanise(spec, campaign)
-    write_template(campaign, Path(folder) / f"整顿台账_{unit.name}.xlsx", unit=unit, fill=spec)
+    write_template(campaign, Path(folder) / _file_name(index), unit=unit, fill=spec,
+                   created=dt.datetime(2019, 9, 12, 9, 0))
 
 
 def make_inbox(n_files: int, rows: int) -> Path:
+    """An inbox of n files: hard links to the first n files of a shared pool, generated once."""
     folder = CACHE / f"inbox-{n_files}x{rows}"
-    done = folder / ".complete"
+    done = CACHE / f".inbox-{n_files}x{rows}.complete"  # beside the inbox, not in it
     if done.exists():
         return folder
-    folder.mkdir(parents=True, exist_ok=True)
-    from concurrent.futures import ProcessPoolExecutor
+    pool = CACHE / f"pool-{rows}"
+    pool.mkdir(parents=True, exist_ok=True)
+    missing = [i for i in range(n_files) if not (pool / _file_name(i)).exists()]
+    if missing:
+        from concurrent.futures import ProcessPoolExecutor
 
-    print(f"  generating {n_files} files × {rows} rows in {folder} …", file=sys.stderr, flush=True)
-    jobs = [(n_files, i, rows, str(folder)) for i in range(n_files)]
-    with ProcessPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
-        list(pool.map(_write_one, jobs, chunksize=32))
+        print(f"  generating {len(missing)} files × {rows} rows in {pool} …", file=sys.stderr, flush=True)
+        with ProcessPoolExecutor(max_workers=os.cpu_count() or 2) as workers:
+            list(workers.map(_write_one, [(i, rows, str(pool)) for i in missing], chunksize=32))
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(n_files):
+        target = folder / _file_name(i)
+        if not target.exists():
+            os.link(pool / _file_name(i), target)
     done.write_text("ok")
     return folder
 

@@ -164,3 +164,20 @@ def test_demo_runs_and_is_deterministic(tmp_path):
         assert values(tmp_path / "d1" / name) == values(tmp_path / "d2" / name)
     feedback = sorted(p.name for p in (tmp_path / "d1" / "退回修改").iterdir())
     assert len(feedback) >= 4
+
+
+def test_collect_mail_writes_drafts(tmp_path, inbox, campaign):
+    import email
+    from email import policy
+
+    result = CliRunner().invoke(cli, ["collect", str(inbox), "-o", str(tmp_path / "s.xlsx"),
+                                      "--mail", str(tmp_path / "outbox")])
+    assert result.exit_code == 0, result.output
+    drafts = sorted((tmp_path / "outbox").glob("*.eml"))
+    kinds = {p.stem.rsplit("_", 1)[-1] for p in drafts}
+    assert "feedback" in kinds and "reminder" in kinds
+    back = [p for p in drafts if p.stem.endswith("feedback")]
+    assert len(back) == 1 and campaign.units[1].name in back[0].name
+    msg = email.message_from_bytes(back[0].read_bytes(), policy=policy.default)
+    names = [part.get_filename() for part in msg.iter_attachments()]
+    assert names == [f"退回修改_{campaign.units[1].name}.xlsx"]

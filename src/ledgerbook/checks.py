@@ -221,12 +221,13 @@ def check_rows(frame: pd.DataFrame, campaign: Campaign, as_of: dt.date | None) -
     # Only the rows whose (unit, measure) occurs more than once are grouped: iterating a
     # groupby over every distinct measure costs seconds on 100,000 rows.
     repeated = candidates & df.duplicated(["unit", "_mkey"], keep=False)
-    for _, group in df[repeated].groupby(["unit", "_mkey"], sort=False):
-        cells = list(group["measure_cell"])
-        for rec, cell in zip(group.itertuples(index=False), cells):
-            others = "、".join(c for c in cells if c != cell)
-            findings.append(make_finding("row.measure_repeated", unit=rec.unit, file=rec.file, sheet=rec.sheet,
-                                         cell=cell, value=rec.measure_text, others=others))
+    rep = df.loc[repeated, ["unit", "file", "sheet", "measure_cell", "measure_text", "_mkey"]]
+    grouped = rep.groupby(["unit", "_mkey"], sort=False)["measure_cell"].agg(list)
+    cells_of = dict(zip(grouped.index, grouped.to_numpy()))
+    for unit, file, sheet, cell, text, key in rep.itertuples(index=False, name=None):
+        others = "、".join(c for c in cells_of[(unit, key)] if c != cell)
+        findings.append(make_finding("row.measure_repeated", unit=unit, file=file, sheet=sheet,
+                                     cell=cell, value=text, others=others))
     df = df.drop(columns=["_mkey"])
 
     # Overdue: only with an explicit as-of date (nothing here reads today's clock).

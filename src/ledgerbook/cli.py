@@ -114,10 +114,13 @@ def template(campaign_path, output, per_unit):
 @click.option("--feedback", "feedback_dir", type=click.Path(file_okay=False), help="为需退回修改的单位生成标注件的目录")
 @click.option("--feedback-all", is_flag=True, help="为每个已报送单位都生成标注件")
 @click.option("--since", "since_path", type=click.Path(dir_okay=False), help="与之前的汇总表比较，增加“变化”工作表")
+@click.option("--mail", "outbox", type=click.Path(file_okay=False),
+              help="同时写出邮件草稿：退回修改件发给需修改的单位，催报未提交的单位")
 @click.option("--strict", is_flag=True, help="发现任何“错误”时退出码为1")
 @click.option("-q", "--quiet", is_flag=True, help="不显示进度和报告")
 @click.option("-v", "--verbose", is_flag=True, help="逐个文件显示处理结果")
-def collect(inbox, campaign_path, output, as_of, feedback_dir, feedback_all, since_path, strict, quiet, verbose):
+def collect(inbox, campaign_path, output, as_of, feedback_dir, feedback_all, since_path, outbox, strict, quiet,
+            verbose):
     """读取 INBOX 中收到的全部文件，检查并写出汇总表。"""
     from . import report
     from .collect import collect as run_collect
@@ -144,8 +147,18 @@ def collect(inbox, campaign_path, output, as_of, feedback_dir, feedback_all, sin
         from .feedback import write_feedback
 
         feedback_paths = write_feedback(collection, feedback_dir or "退回修改", all_units=feedback_all)
+    plan = None
+    if outbox:
+        from .mail import feedback_drafts
+
+        plan = feedback_drafts(collection, outbox, feedback_dir=feedback_dir or None,
+                               now=dt.datetime.now().replace(microsecond=0))
     if not quiet:
         click.echo(report.collect_report(collection, out, feedback_paths, changes, verbose=verbose))
+        if plan is not None:
+            from .mail import format_plan
+
+            click.echo(format_plan(plan))
     if strict and (collection.findings["级别"] == "错误").any():
         sys.exit(1)
 

@@ -61,7 +61,7 @@ class Collection:
             完成时限原文, 整顿进展, 备注, 逾期 (bool), 来源文件, 工作表, 来源单元格 (the row's first
             cell, e.g. A7), 行号 (Excel row number).
         findings: 校验结果 — 级别, 代码, 单位, 文件, 工作表, 单元格, 说明, 原值; sorted by unit, level, cell.
-        by_problem: 问题统计 — index 单位 (units with rows), one column per key problem (its short
+        by_problem: 问题统计 — index 单位 (units with a submission, roster order), one column per key problem (its short
             name) with the number of rows, 未能归类 (rows whose 重点问题 is not in the menu), and 合计.
         liaisons: 联络员名册 — 单位, 状态, 第一责任人, 联络员, 联系电话 (normalised), QQ号码, 邮箱 (roster).
         ledgers: unit -> the Ledger of its current submission (for feedback copies).
@@ -91,7 +91,7 @@ class Collection:
             RETURN: int((roster["状态"] == RETURN).sum()),
             MISSING: int((roster["状态"] == MISSING).sum()),
             "名单外单位": int((s["名单内"] == "否").sum()),
-            "逾期报送": int((s["逾期"] == "是").sum()),
+            "逾期报送": int((roster["逾期"] == "是").sum()),
             "整顿对象": int(s["整顿对象数"].sum()),
             "问题条数": len(self.rows),
             "错误": int((self.findings["级别"] == ERROR).sum()),
@@ -271,7 +271,9 @@ def _assemble(inbox: str, docs: list[Document], ledgers: dict[str, Ledger], camp
             unit, known = _identify(ledger, doc, campaign)
             candidates.append((doc, ledger, unit, known))
         elif doc.kind == "unreadable":
-            unit = _hint_unit(doc, campaign) or ""
+            # Pinned on a unit by its name or sender, unless it was never read at all (a row
+            # standing for archive members skipped past a limit has no bytes and no hash).
+            unit = (_hint_unit(doc, campaign) or "") if doc.sha256 else ""
             if unit:
                 candidates.append((doc, None, unit, True))
             else:
@@ -368,7 +370,8 @@ def _assemble(inbox: str, docs: list[Document], ledgers: dict[str, Ledger], camp
     submissions = _submissions(campaign, current, first_received, late_units, findings, checked, report_info)
     liaisons = _liaisons(campaign, submissions, current)
     files = _files_table(docs, outcome)
-    by_problem = _by_problem(rows_df, campaign)
+    by_problem = _by_problem(rows_df, campaign, submitted=[u for u in submissions["单位"]
+                                                           if u in current and u])
     return Collection(campaign=campaign, as_of=as_of, inbox=inbox, files=files, submissions=submissions,
                       rows=rows_df, findings=findings_df, by_problem=by_problem, liaisons=liaisons,
                       ledgers=current_ledgers, documents=by_path, finding_list=findings)
@@ -489,12 +492,14 @@ def _files_table(docs: list[Document], outcome: dict[str, tuple[str, str, str]])
 UNCLASSIFIED = "未能归类"
 
 
-def _by_problem(rows: pd.DataFrame, campaign: Campaign) -> pd.DataFrame:
-    """Units × key problems (short names), plus rows whose problem is not in the menu, and 合计."""
+def _by_problem(rows: pd.DataFrame, campaign: Campaign, submitted: list[str]) -> pd.DataFrame:
+    """Units × key problems (short names), plus rows whose problem is not in the menu, and 合计.
+
+    Every unit with a submission has a line (all zeros when it named no target)."""
     form = campaign.form
     names = list(form.problem_short)
     present = set(rows["单位"]) if len(rows) else set()
-    units = [u for u in campaign.unit_names if u in present] + sorted(present - set(campaign.unit_names))
+    units = list(dict.fromkeys([*submitted, *sorted(present - set(submitted))]))
     table = pd.DataFrame(0, index=pd.Index(units, name="单位"), columns=names + [UNCLASSIFIED], dtype=int)
     if len(rows):
         keys = rows["问题序号"].map(lambda n: names[int(n) - 1] if pd.notna(n) else UNCLASSIFIED)

@@ -98,7 +98,7 @@ def _cell_text(value: object) -> str:
     if isinstance(value, dt.time):
         return _time_text(value)
     if isinstance(value, (bytes, bytearray, memoryview)):
-        return _decode(bytes(value)).translate(_INVISIBLE).strip()
+        return decode_text(bytes(value)).translate(_INVISIBLE).strip()
     return str(value).translate(_INVISIBLE).strip()
 
 
@@ -124,7 +124,8 @@ def _datetime_text(d: dt.datetime) -> str:
     return f"{d.date().isoformat()} {_time_text(d.time())}"
 
 
-def _decode(raw: bytes) -> str:
+def decode_text(raw: bytes) -> str:
+    """Bytes of unknown encoding from Chinese users: UTF-8 (with or without BOM), else GB18030."""
     for encoding in ("utf-8-sig", "gb18030"):
         try:
             return raw.decode(encoding)

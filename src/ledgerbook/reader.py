@@ -22,6 +22,7 @@ from html.parser import HTMLParser
 from .cells import cell_a1
 from .findings import ERROR, WARNING, Finding, make_finding
 from .form import Form, Layout, normalize_label
+from .normalize import decode_text
 
 # Caps on what is read from one sheet: a real ledger has tens of rows and 11 columns; a
 # sheet of a million rows or 16,384 columns of junk must not exhaust memory.
@@ -313,15 +314,8 @@ _ODS_TOKEN = re.compile(rb'<table:table-row\b|<table:table(?=[\s>])|table:number
 
 def cap_ods(data: bytes) -> tuple[bytes, bool]:
     """.ods with repeat counts capped so no sheet reaches past MAX_ROWS × MAX_COLS."""
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as zf:
-            info = zf.getinfo("content.xml")
-            if info.file_size > MAX_SHEET_XML_BYTES:
-                raise _Unreadable("工作表过大（解压后超过60MB），不是正常的整顿台账")
-            content = zf.read("content.xml")
-    except _Unreadable:
-        raise
-    except Exception:
+    content = _ods_content(data)
+    if content is None:
         return data, False
     state = {"rows": 0, "cols": 0, "cut": False}
 
@@ -436,19 +430,23 @@ def _read_marker(rows: list[list]) -> dict[str, str]:
     return marker
 
 
-def _ods_protection(data: bytes) -> dict[str, bool]:
+def _ods_content(data: bytes) -> bytes | None:
+    """content.xml of an .ods (None when it cannot be had); refuses a huge one."""
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
-            info = zf.getinfo("content.xml")
-            if info.file_size > MAX_SHEET_XML_BYTES:
+            if zf.getinfo("content.xml").file_size > MAX_SHEET_XML_BYTES:
                 raise _Unreadable("工作表过大（解压后超过60MB），不是正常的整顿台账")
-            content = zf.read("content.xml")
+            return zf.read("content.xml")
     except _Unreadable:
         raise
     except Exception:
-        return {}
+        return None
+
+
+def _ods_protection(data: bytes) -> dict[str, bool]:
+    content = _ods_content(data) or b""
     result = {}
-    for m in re.finditer(rb"<table:table\b([^>]*)>", content):
+    for m in re.finditer(rb"<table:table(?=[\s>])([^>]*)>", content):
         attrs = m.group(1)
         name = re.search(rb'table:name="([^"]*)"', attrs)
         if name:
@@ -530,17 +528,8 @@ class _TableParser(HTMLParser):
             self._cell.append(data)
 
 
-def _decode_text(data: bytes) -> str:
-    for enc in ("utf-8-sig", "gb18030"):
-        try:
-            return data.decode(enc)
-        except UnicodeDecodeError:
-            continue
-    return data.decode("utf-8", "replace")
-
-
 def _html_rows(data: bytes) -> list[list]:
-    text = _decode_text(data)
+    text = decode_text(data)
     m = re.search(r"charset=[\"']?([\w-]+)", text[:2000], re.I)
     if m and m.group(1).lower() in ("gbk", "gb2312", "gb18030"):
         text = data.decode("gb18030", "replace")
@@ -552,7 +541,7 @@ def _html_rows(data: bytes) -> list[list]:
 
 
 def _csv_rows(data: bytes) -> list[list]:
-    text = _decode_text(data)
+    text = decode_text(data)
     sample = text[:4096]
     try:
         dialect = csv.Sniffer().sniff(sample, delimiters=",\t;")

@@ -113,7 +113,8 @@ def clean_ledger(campaign: Campaign, unit: Unit, seed: int = 0, n_rows: int = 3,
     window = (campaign.rectification_due - campaign.start).days
     rows = []
     for t in range(n_targets):
-        target = f"{short_unit(unit.name)}{BRANCH_KINDS[(t + seed) % len(BRANCH_KINDS)]}"
+        target = (f"{short_unit(unit.name)}{BRANCH_KINDS[(t + seed) % len(BRANCH_KINDS)]}"
+                  if n_targets <= len(BRANCH_KINDS) else f"{short_unit(unit.name)}第{t + 1}党支部")
         bsec, member = person(rng), person(rng)
         problems = rng.sample(range(1, n_problems + 1), k=min(n_rows, n_problems)) if n_rows <= n_problems else \
             [rng.randint(1, n_problems) for _ in range(n_rows)]
