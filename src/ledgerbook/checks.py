@@ -82,7 +82,7 @@ def check_unit_block(ledger: Ledger, unit: str, known: bool, campaign: Campaign)
                                     marker_unit=marker_unit, unit_cell=unit_cell_text, **common))
     if ledger.protected is False and ledger.marker:
         out.append(make_finding("file.unprotected", **common))
-    if not ledger.rows:
+    if not ledger.n_rows:
         out.append(make_finding("unit.no_target", cell=cell_a1(ledger.layout.first_row, ledger.layout.columns.get("target", 1)) if ledger.layout else "", **common))
     for fld in form.fields:
         text = cell_text(ledger.field_value(fld.key))
@@ -110,27 +110,44 @@ def _suggestion(text: str, campaign: Campaign) -> str:
 
 # --------------------------------------------------------------------------- rows
 
+class _Letters(dict):
+    """file -> {column key -> column letter}. pandas deep-copies `attrs` on every operation;
+    this table is read-only, so every copy is the table itself."""
+
+    def __deepcopy__(self, memo):
+        return self
+
+
 def rows_frame(items: list[tuple[str, Ledger]], form: Form) -> pd.DataFrame:
-    """One row per table row of the given (unit, ledger) pairs: raw values and their cells."""
+    """One row per table row of the given (unit, ledger) pairs: raw values and where they are.
+
+    Cell references are not stored per value (a million small strings on a big inbox): the
+    column letters of each file's layout are kept in ``frame.attrs["letters"]`` and
+    :func:`cells` makes the references of the rows that need one.
+    """
     keys = [c.key for c in form.columns]
-    data: dict[str, list] = {name: [] for name in ("unit", "file", "sheet", "row")}
-    for k in keys:
-        data[k], data[f"{k}_cell"] = [], []
+    data: dict[str, list] = {name: [] for name in ("unit", "file", "sheet", "row", *keys)}
+    letters = _Letters()
     for unit, ledger in items:
         cols = ledger.layout.columns if ledger.layout else {}
-        n = len(ledger.rows)
+        letters[ledger.file] = {k: cell_a1(0, c)[:-1] for k, c in cols.items()}
+        n = ledger.n_rows
         data["unit"] += [unit] * n
         data["file"] += [ledger.file] * n
         data["sheet"] += [ledger.sheet] * n
-        data["row"] += [r for r, _ in ledger.rows]
+        data["row"] += ledger.row_numbers
         for k in keys:
-            data[k] += [values.get(k, "") for _, values in ledger.rows]
-            if k in cols:
-                letter = cell_a1(0, cols[k])[:-1]
-                data[f"{k}_cell"] += [f"{letter}{r + 1}" for r, _ in ledger.rows]
-            else:
-                data[f"{k}_cell"] += [""] * n
-    return pd.DataFrame(data, dtype=object).astype({"row": int})
+            data[k] += ledger.columns.get(k) or [""] * n
+    frame = pd.DataFrame(data, dtype=object).astype({"row": int})
+    frame.attrs["letters"] = letters
+    return frame
+
+
+def cells(frame: pd.DataFrame, key: str) -> pd.Series:
+    """A1 references of column `key` for the frame's rows ('' where the file lacks the column)."""
+    letters = frame.attrs.get("letters", {})
+    return pd.Series([f"{letters[f][key]}{r + 1}" if key in letters.get(f, {}) else ""
+                      for f, r in zip(frame["file"], frame["row"])], index=frame.index, dtype=object)
 
 
 def check_rows(frame: pd.DataFrame, campaign: Campaign, as_of: dt.date | None) -> tuple[pd.DataFrame, list[Finding]]:
@@ -139,10 +156,10 @@ def check_rows(frame: pd.DataFrame, campaign: Campaign, as_of: dt.date | None) -
     Returns:
         (normalised frame with parsed columns, findings). Parsed columns added: `<key>_text`,
         `problem_no` (1-based or <NA>), `deadline_date`, `deadline_status`, `progress_value`,
-        `<key>_names` for person columns.
+        `overdue`.
     """
     form = campaign.form
-    df = frame.copy()
+    df = frame  # ours alone: columns are added in place, no copy of 100,000 rows
     findings: list[Finding] = []
     if df.empty:
         for col in form.columns:
@@ -157,8 +174,11 @@ def check_rows(frame: pd.DataFrame, campaign: Campaign, as_of: dt.date | None) -
         df[f"{col.key}_text"] = _mapped(df[col.key], cell_text).astype(object)
 
     def emit(mask: pd.Series, code: str, key: str, **params):
-        for rec in df.loc[mask, ["unit", "file", "sheet", f"{key}_cell", f"{key}_text"]].itertuples(index=False):
-            findings.append(make_finding(code, unit=rec[0], file=rec[1], sheet=rec[2], cell=rec[3],
+        if not mask.any():
+            return
+        part = df.loc[mask, ["unit", "file", "sheet", "row", f"{key}_text"]]
+        for rec, cell in zip(part.itertuples(index=False, name=None), cells(part, key)):
+            findings.append(make_finding(code, unit=rec[0], file=rec[1], sheet=rec[2], cell=cell,
                                          value=rec[4], **params))
 
     blank = {c.key: df[f"{c.key}_text"] == "" for c in form.columns}
@@ -185,7 +205,6 @@ def check_rows(frame: pd.DataFrame, campaign: Campaign, as_of: dt.date | None) -
     for col in form.columns:
         if col.kind == "person":
             names = _mapped(df[col.key], lambda v: parse_persons(v, form))
-            df[f"{col.key}_names"] = names.map(lambda t: "、".join(t))
             emit(~blank[col.key] & (names.map(len) == 0), "row.person_invalid", col.key, label=col.label)
 
     # 完成时限: a date inside the window.
@@ -221,23 +240,25 @@ def check_rows(frame: pd.DataFrame, campaign: Campaign, as_of: dt.date | None) -
     # Only the rows whose (unit, measure) occurs more than once are grouped: iterating a
     # groupby over every distinct measure costs seconds on 100,000 rows.
     repeated = candidates & df.duplicated(["unit", "_mkey"], keep=False)
-    rep = df.loc[repeated, ["unit", "file", "sheet", "measure_cell", "measure_text", "_mkey"]]
+    rep = df.loc[repeated, ["unit", "file", "sheet", "row", "measure_text", "_mkey"]]
+    rep = rep.assign(measure_cell=cells(rep, "measure"))
     grouped = rep.groupby(["unit", "_mkey"], sort=False)["measure_cell"].agg(list)
     cells_of = dict(zip(grouped.index, grouped.to_numpy()))
-    for unit, file, sheet, cell, text, key in rep.itertuples(index=False, name=None):
+    for unit, file, sheet, _, text, key, cell in rep.itertuples(index=False, name=None):
         others = "、".join(c for c in cells_of[(unit, key)] if c != cell)
         findings.append(make_finding("row.measure_repeated", unit=unit, file=file, sheet=sheet,
                                      cell=cell, value=text, others=others))
-    df = df.drop(columns=["_mkey"])
+    del df["_mkey"]
 
     # Overdue: only with an explicit as-of date (nothing here reads today's clock).
     if as_of is not None:
         done = df["progress_value"] == form.progress_values[-1]
         overdue = ok & (dates < pd.Timestamp(as_of)) & ~done
         df["overdue"] = overdue
-        for rec in df.loc[overdue].itertuples(index=False):
+        late_rows = df.loc[overdue]
+        for rec, cell in zip(late_rows.itertuples(index=False), cells(late_rows, "deadline")):
             findings.append(make_finding(
-                "row.overdue", unit=rec.unit, file=rec.file, sheet=rec.sheet, cell=rec.deadline_cell,
+                "row.overdue", unit=rec.unit, file=rec.file, sheet=rec.sheet, cell=cell,
                 value=rec.deadline_text, deadline=fmt_date(rec.deadline_date), as_of=fmt_date(as_of),
                 progress=rec.progress_value if isinstance(rec.progress_value, str) else (rec.progress_text or "未填写")))
     else:

@@ -16,7 +16,7 @@ from typing import Callable
 import pandas as pd
 
 from .campaign import Campaign, load_campaign
-from .checks import check_rows, check_unit_block, fmt_date, rows_frame
+from .checks import cells, check_rows, check_unit_block, fmt_date, rows_frame
 from .findings import ERROR, FINDING_COLUMNS, INFO, LEVEL_ORDER, WARNING, Finding, make_finding, sort_key
 from .form import normalize_label
 from .inbox import Document, scan_inbox
@@ -392,7 +392,7 @@ def _with_unit(f: Finding, unit: str) -> Finding:
 
 
 def _taken_note(doc: Document, ledger: Ledger) -> str:
-    parts = [f"{len(ledger.rows)} 行"]
+    parts = [f"{ledger.n_rows} 行"]
     if ledger.macros:
         parts.append("含宏（未运行）")
     if ledger.format in ("xls", "ods", "html", "csv"):
@@ -426,7 +426,11 @@ def _rows_table(df: pd.DataFrame, campaign: Campaign) -> pd.DataFrame:
     out["逾期"] = df["overdue"].astype(bool) if len(df) else pd.Series(dtype=bool)
     out["来源文件"] = df["file"] if len(df) else pd.Series(dtype=object)
     out["工作表"] = df["sheet"] if len(df) else pd.Series(dtype=object)
-    out["来源单元格"] = df["seq_cell"].where(df["seq_cell"] != "", df["target_cell"]) if len(df) else pd.Series(dtype=object)
+    if len(df):
+        seq, target = cells(df, "seq"), cells(df, "target")
+        out["来源单元格"] = seq.where(seq != "", target)
+    else:
+        out["来源单元格"] = pd.Series(dtype=object)
     out["行号"] = (df["row"] + 1) if len(df) else pd.Series(dtype=int)
     order = {n: i for i, n in enumerate(campaign.unit_names)}
     if len(out):

@@ -376,7 +376,7 @@ def _table_end(first_row: int, last_row: int, rows: int, input_rows: int) -> int
 def _own_layout(ledger: Ledger, campaign: Campaign) -> Layout:
     """The returned file's own layout, the table range extended to the form's prepared rows."""
     found = ledger.layout
-    end = _table_end(found.first_row, found.last_row, len(ledger.rows), campaign.form.input_rows)
+    end = _table_end(found.first_row, found.last_row, ledger.n_rows, campaign.form.input_rows)
     return Layout(header_row=found.header_row, first_row=found.first_row, last_row=end,
                   columns=dict(found.columns), fields=dict(found.fields))
 
@@ -391,7 +391,7 @@ def _carry_over(campaign: Campaign, unit: str, ledger: Ledger) -> _Copy:
         path = write_template(campaign, Path(tmp) / "copy.xlsx", unit=roster_unit, fill=fill)
         wb = openpyxl.load_workbook(path, rich_text=True)
     base = template_layout(campaign.form)
-    end = _table_end(base.first_row, base.last_row, len(ledger.rows), campaign.form.input_rows)
+    end = _table_end(base.first_row, base.last_row, ledger.n_rows, campaign.form.input_rows)
     layout = Layout(header_row=base.header_row, first_row=base.first_row, last_row=end,
                     columns=dict(base.columns), fields=dict(base.fields), labels=dict(base.labels))
     return _Copy(wb=wb, ws=wb[campaign.form.sheet], layout=layout, unit=roster_unit, carried=True,
@@ -435,7 +435,7 @@ def _position_map(ledger: Ledger, layout: Layout) -> dict[tuple[int, int], tuple
             continue
         new_col = layout.columns[key]
         mapping[(found.header_row, col)] = (layout.header_row, new_col)
-        for i, (row, _) in enumerate(ledger.rows):
+        for i, row in enumerate(ledger.row_numbers):
             mapping[(row, col)] = (layout.first_row + i, new_col)
     for key, pos in found.fields.items():
         if key in layout.fields:

@@ -84,7 +84,8 @@ def _cell_text(value: object) -> str:
     if value is None:
         return ""
     if isinstance(value, str):
-        return value.translate(_INVISIBLE).strip()
+        cleaned = value.translate(_INVISIBLE).strip()
+        return value if cleaned == value else cleaned  # keep the one string object: memory
     if isinstance(value, bool):
         return "TRUE" if value else "FALSE"
     if isinstance(value, numbers.Integral):

@@ -70,7 +70,10 @@ class Ledger:
         sheet: the sheet the table was found on ('' when none).
         layout: where the header, rows, columns and unit-block values are (None if not found).
         fields: unit-block key -> (raw value, (row, col) of the value or of where it belongs).
-        rows: (row index, {column key: raw value}) for each filled table row, in sheet order.
+        row_numbers: the 0-based sheet row of each filled table row, in sheet order.
+        columns: column key -> the raw values of those rows (kept by column: a big inbox holds
+            100,000 rows, and one dict per row costs more than the values themselves).
+        rows: the same as (row index, {column key: raw value}) pairs, made on demand.
         marker: the hidden marker sheet's key/values (表单版本, 活动, 单位), empty when absent.
         protected: whether the ledger sheet is still protected (None where the format cannot tell).
         findings: file-level findings (unreadable, not a ledger, layout changed, truncated).
@@ -81,12 +84,22 @@ class Ledger:
     sheet: str = ""
     layout: Layout | None = None
     fields: dict[str, tuple[object, tuple[int, int]]] = field(default_factory=dict)
-    rows: list[tuple[int, dict[str, object]]] = field(default_factory=list)
+    row_numbers: list[int] = field(default_factory=list)
+    columns: dict[str, list] = field(default_factory=dict)
     marker: dict[str, str] = field(default_factory=dict)
     protected: bool | None = None
     findings: list[Finding] = field(default_factory=list)
     macros: bool = False
     format: str = ""
+
+    @property
+    def rows(self) -> list[tuple[int, dict[str, object]]]:
+        keys = list(self.columns)
+        return [(r, {k: self.columns[k][i] for k in keys}) for i, r in enumerate(self.row_numbers)]
+
+    @property
+    def n_rows(self) -> int:
+        return len(self.row_numbers)
 
     @property
     def readable(self) -> bool:
@@ -679,7 +692,9 @@ def _find_ledger(book: Workbook, ledger: Ledger, form: Form) -> None:
     fields = _read_unit_block(grid, header_row, labels)
     ledger.fields = fields
     rows, last = _read_rows(grid, header_row, columns, form, labels)
-    ledger.rows = rows
+    ledger.row_numbers = [r for r, _ in rows]
+    ledger.columns = {key: [values[key] for _, values in rows] for key in columns}
+    _share_repeats(ledger)
     ledger.layout = Layout(
         header_row=header_row, first_row=header_row + 1, last_row=max(last, header_row + 1),
         columns=columns, fields={k: pos for k, (_, pos) in fields.items()},
@@ -688,6 +703,19 @@ def _find_ledger(book: Workbook, ledger: Ledger, form: Form) -> None:
         ledger.findings.append(make_finding(
             "file.layout_changed", file=ledger.file, sheet=grid.name, level=WARNING,
             reason=f"工作表超出正常范围，只读取了前{MAX_ROWS}行、前{MAX_COLS}列"))
+
+
+# Columns whose values repeat down a table (a target spans its problems, the 8 problem texts):
+# one string object per distinct value instead of one per cell.
+_REPEATING = ("target", "branch_secretary", "member", "problem", "owner", "deadline", "progress")
+
+
+def _share_repeats(ledger: Ledger) -> None:
+    for key in _REPEATING:
+        values = ledger.columns.get(key)
+        if values:
+            seen: dict = {}
+            ledger.columns[key] = [seen.setdefault(v, v) if isinstance(v, str) else v for v in values]
 
 
 def _check_layout(ledger: Ledger, form: Form, grid: Grid, header_row: int, mapping) -> None:
