@@ -181,6 +181,8 @@ def strip_control_chars(text: str) -> tuple[str, bool]:
     """
     if not isinstance(text, str):
         text = cell_text(text)
+    if _FORBIDDEN.search(text) is None:  # the usual case: no new string
+        return text, False
     clean = _FORBIDDEN.sub("", text)
     return clean, len(clean) != len(text)
 
