@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import re
 
 from .campaign import Campaign
 from .findings import Finding, make_finding
