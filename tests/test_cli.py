@@ -79,15 +79,16 @@ secretary = "{campaign.units[0].secretary}"
     return path
 
 
-def test_as_of_and_default_output_name(tmp_path, inbox):
-    runner = CliRunner()
-    with runner.isolated_filesystem(temp_dir=tmp_path):
-        result = runner.invoke(cli, ["collect", str(inbox), "--as-of", "2019-10-28", "-q"])
-        assert result.exit_code == 0, result.output
-        assert os.path.exists("汇总表_2019-10-28.xlsx")
-        findings = openpyxl.load_workbook("汇总表_2019-10-28.xlsx", read_only=True)["校验结果"]
-        codes = {row[1] for row in findings.iter_rows(min_row=2, values_only=True)}
-        assert "row.overdue" in codes and "report.missing" in codes
+def test_as_of_and_default_output_name(tmp_path, inbox, monkeypatch):
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    result = CliRunner().invoke(cli, ["collect", str(inbox), "--as-of", "2019-10-28", "-q"])
+    assert result.exit_code == 0, result.output
+    assert (work / "汇总表_2019-10-28.xlsx").exists()
+    findings = openpyxl.load_workbook(work / "汇总表_2019-10-28.xlsx", read_only=True)["校验结果"]
+    codes = {row[1] for row in findings.iter_rows(min_row=2, values_only=True)}
+    assert "row.overdue" in codes and "report.missing" in codes
 
 
 @pytest.mark.parametrize("args,needle", [
