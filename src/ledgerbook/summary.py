@@ -491,10 +491,12 @@ def _write_by_problem(book: _Book, collection: Collection) -> None:
     ws.set_column(len(names) + 1, len(names) + 1, 8)
     ws.write_string(0, 0, "单位", header)
     for c, name in enumerate(names, 1):
-        number = form.problem_short.index(name) + 1 if name in form.problem_short else c
-        ws.write_string(0, c, f"{number}. {name}", header)
         if name in full:
+            number = form.problem_short.index(name) + 1
+            ws.write_string(0, c, f"{number}. {name}", header)
             ws.write_comment(0, c, f"{number}. {full[name]}", {"x_scale": 2.5, "y_scale": 1.4})
+        else:  # 未能归类: rows whose 重点问题 is not on the menu, not a problem of its own
+            ws.write_string(0, c, name, header)
     ws.write_string(0, ncols - 1, "合计", header)
 
     unit_fmt, num, zero, bold_num = book.fmt("text"), book.fmt("int"), book.fmt("int", "grey"), book.fmt("int", bold=True)
@@ -520,7 +522,8 @@ def _write_by_problem(book: _Book, collection: Collection) -> None:
     width = 26 + 11 * len(names) + 8
     row = total + 2
     for i, name in enumerate(names, 1):
-        text = f"{i}. {name}：{full.get(name, name)}"
+        text = (f"{i}. {name}：{full[name]}" if name in full
+                else f"{name}：重点问题不在菜单之中的行（见“校验结果”中的 row.category_invalid）")
         ws.set_row(row, _row_height(text, width, 14))
         ws.merge_range(row, 0, row, ncols - 1, "", note_fmt)
         book.text(ws, row, 0, text, note_fmt)
