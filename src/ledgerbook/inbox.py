@@ -37,6 +37,7 @@ from email.parser import BytesParser
 from pathlib import Path
 
 from .errors import InboxError
+from .normalize import decode_text
 
 __all__ = ["LOCAL_TZ", "Document", "scan_inbox"]
 
@@ -542,7 +543,7 @@ def _display_fs_name(name: str) -> str:
     hands over as surrogate escapes; those cannot be written to a workbook.
     """
     if any("\udc80" <= ch <= "\udcff" for ch in name):
-        name = _decode_bytes(os.fsencode(name))
+        name = decode_text(os.fsencode(name))
     return _clean_component(name)
 
 
@@ -590,7 +591,7 @@ def _zip_member_name(info: zipfile.ZipInfo) -> tuple[str, str | None]:
     """A member's display name (decoded, made harmless) and a note if it had to be changed."""
     raw = info.orig_filename
     if not info.flag_bits & 0x800:
-        raw = _unicode_path_extra(info) or _decode_bytes(raw.encode("cp437"))
+        raw = _unicode_path_extra(info) or decode_text(raw.encode("cp437"))
     parts = raw.replace("\\", "/").split("/")
     dangerous = raw.startswith(("/", "\\")) or bool(re.match(r"^[A-Za-z]:", raw)) or ".." in parts
     if parts and re.fullmatch(r"[A-Za-z]:", parts[0]):
@@ -616,16 +617,6 @@ def _unicode_path_extra(info: zipfile.ZipInfo) -> str | None:
                     return None
         i += 4 + size
     return None
-
-
-def _decode_bytes(raw: bytes) -> str:
-    """Text of unlabelled bytes from Chinese users: UTF-8 if valid, else GB18030 (⊃ GBK ⊃ GB2312)."""
-    for codec in ("utf-8", "gb18030"):
-        try:
-            return raw.decode(codec)
-        except UnicodeDecodeError:
-            pass
-    return raw.decode("gb18030", "replace")
 
 
 # --- Zip members ---------------------------------------------------------------------------
@@ -839,7 +830,7 @@ def _header_text(raw: bytes | str) -> str:
     """Decode a header value: raw bytes (UTF-8 or GBK) and RFC 2047 encoded words."""
     if isinstance(raw, str):
         raw = raw.encode("utf-8", "surrogateescape")
-    text = _decode_bytes(raw)
+    text = decode_text(raw)
     text = re.sub(r"\r?\n[ \t]+", " ", text)
     if "=?" in text:
         text = _decode_encoded_words(text)
@@ -876,7 +867,7 @@ def _decode_charset(raw: bytes, charset: str | None) -> str:
             return raw.decode(label)
         except (LookupError, UnicodeDecodeError):
             pass
-    return _decode_bytes(raw)
+    return decode_text(raw)
 
 
 def _repair_latin1(text: str) -> str:

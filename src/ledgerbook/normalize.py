@@ -132,7 +132,7 @@ def decode_text(raw: bytes) -> str:
             return raw.decode(encoding)
         except UnicodeDecodeError:
             continue
-    return raw.decode("utf-8", errors="replace")
+    return raw.decode("gb18030", errors="replace")
 
 
 def _nfkc(text: str) -> str:
