@@ -274,21 +274,30 @@ def _reaches_past_caps(xml: bytes) -> bool:
     return xml.count(b"<row") > MAX_ROWS or _PAST_CAPS.search(xml) is not None
 
 
-def _cut_sheet(xml: bytes) -> bytes:
-    """The sheet XML without rows past MAX_ROWS, cells past MAX_COLS, or its dimension."""
+_HAS_VALUE = re.compile(rb"<(?:\w+:)?(?:v|is|f)\b")
+
+
+def _cut_sheet(xml: bytes) -> tuple[bytes, bool]:
+    """The sheet XML without rows past MAX_ROWS, cells past MAX_COLS, or its dimension; and
+    whether anything cut held a value (formatted empty cells far away are no loss)."""
     position = [0]
+    lost = [False]
+
+    def cut(text: bytes) -> bytes:
+        lost[0] = lost[0] or _HAS_VALUE.search(text) is not None
+        return b""
 
     def cell(m: re.Match) -> bytes:
         ref = _R_ATTR.search(m.group(1))
         if ref and ref.group(1) and _col_index(ref.group(1)) > MAX_COLS:
-            return b""
+            return cut(m.group(0))
         return m.group(0)
 
     def row(m: re.Match) -> bytes:
         ref = re.search(rb'\br="(\d+)"', m.group(1))
         position[0] = int(ref.group(1)) if ref else position[0] + 1
         if position[0] > MAX_ROWS:
-            return b""
+            return cut(m.group(0))
         if m.group(3) is None:
             return m.group(0)
         return b"<row" + m.group(1) + b">" + _CELL_EL.sub(cell, m.group(3)) + b"</row>"
@@ -298,7 +307,7 @@ def _cut_sheet(xml: bytes) -> bytes:
 
     xml = _DIMENSION.sub(b"", xml)
     xml = _ROW_EL.sub(row, xml)
-    return _MERGE_EL.sub(merge, xml)
+    return _MERGE_EL.sub(merge, xml), lost[0]
 
 
 def _rezip(data: bytes, replaced: dict[str, bytes]) -> bytes:
@@ -310,16 +319,17 @@ def _rezip(data: bytes, replaced: dict[str, bytes]) -> bytes:
 
 
 def cap_ooxml(data: bytes, parts: "_OoxmlParts") -> tuple[bytes, bool]:
-    """(bytes calamine can safely read, whether anything was cut)."""
+    """(bytes calamine can safely read, whether any value was cut off)."""
     if parts.zip is None:
         return data, False
-    replaced = {}
+    replaced, lost = {}, False
     for name in parts.names:
         if name.startswith("xl/worksheets/") and name.endswith(".xml"):
             xml = parts._read(name)
             if _reaches_past_caps(xml):
-                replaced[name] = _cut_sheet(xml)
-    return (_rezip(data, replaced), True) if replaced else (data, False)
+                replaced[name], lost_here = _cut_sheet(xml)
+                lost = lost or lost_here
+    return (_rezip(data, replaced), lost) if replaced else (data, False)
 
 
 _ODS_TOKEN = re.compile(rb'<table:table-row\b|<table:table(?=[\s>])|table:number-(rows|columns)-repeated="(\d+)"')
@@ -330,7 +340,7 @@ def cap_ods(data: bytes) -> tuple[bytes, bool]:
     content = _ods_content(data)
     if content is None:
         return data, False
-    state = {"rows": 0, "cols": 0, "cut": False}
+    state = {"rows": 0, "cols": 0, "cut": False, "capped": False}
 
     def token(m: re.Match) -> bytes:
         if m.group(1) is None:
@@ -345,14 +355,31 @@ def cap_ods(data: bytes) -> tuple[bytes, bool]:
         allowed = max(1, min(n, cap - state[key]))
         state[key] += allowed
         if allowed != n:
-            state["cut"] = True
+            # LibreOffice repeats empty rows and cells to the sheet's end: cutting those loses
+            # nothing; only a repeated element with a value is reported as cut off.
+            state["cut"] = state["cut"] or _repeats_a_value(m.string, m.end(), key)
+            state["capped"] = True
             return b"table:number-" + m.group(1) + b'-repeated="' + str(allowed).encode() + b'"'
         return m.group(0)
 
     capped = _ODS_TOKEN.sub(token, content)
-    if not state["cut"]:
+    if not state["capped"]:
         return data, False
-    return _rezip(data, {"content.xml": capped}), True
+    return _rezip(data, {"content.xml": capped}), state["cut"]
+
+
+_ODS_VALUE = re.compile(rb"office:value-type|<text:p\b")
+
+
+def _repeats_a_value(content: bytes, at: int, key: str) -> bool:
+    """Whether the row (or cell) whose repeat count ends at `at` holds a value."""
+    if key == "rows":
+        end = content.find(b"</table:table-row>", at)
+    else:
+        close = content.find(b">", at)
+        end = close if close > 0 and content[close - 1:close] == b"/" else content.find(b"</table:table-cell>", at)
+    start = content.rfind(b"<", 0, at)
+    return _ODS_VALUE.search(content, start, end if end > 0 else len(content)) is not None
 
 
 _SHEET_ENTRY = re.compile(rb"<(?:\w+:)?sheet\b([^>]*)/?>")
