@@ -182,3 +182,17 @@ def test_collect_mail_writes_drafts(tmp_path, inbox, campaign):
     msg = email.message_from_bytes(back[0].read_bytes(), policy=policy.default)
     names = [part.get_filename() for part in msg.iter_attachments()]
     assert names == [f"退回修改_{campaign.units[1].name}.xlsx"]
+
+
+@pytest.mark.parametrize("option", ["-o", "--feedback", "--mail"])
+def test_nothing_is_written_into_the_inbox(tmp_path, inbox, option):
+    before = sorted(p.name for p in inbox.rglob("*"))
+    target = inbox / ("汇总.xlsx" if option == "-o" else "out")
+    args = ["collect", str(inbox), option, str(target)]
+    if option != "-o":
+        args += ["-o", str(tmp_path / "s.xlsx")]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 2
+    assert "收件箱" in _one_line(result.output)
+    assert sorted(p.name for p in inbox.rglob("*")) == before
+    assert not (tmp_path / "s.xlsx").exists()  # refused before any work

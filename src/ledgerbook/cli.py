@@ -126,13 +126,19 @@ def collect(inbox, campaign_path, output, as_of, feedback_dir, feedback_all, sin
     from .collect import collect as run_collect
     from .summary import write_summary
 
+    from .inbox import refuse_inside_inbox
+
     campaign = _campaign(campaign_path)
+    out = Path(output or f"汇总表_{(as_of or dt.date.today()).isoformat()}.xlsx")
+    # Every place written to is checked before any work: the inbox is only ever read.
+    for target, what in ((out, "汇总表"), (feedback_dir, "退回修改件的目录"), (outbox, "邮件草稿目录")):
+        if target:
+            refuse_inside_inbox(target, inbox, what)
     previous = None
     if since_path:
         from .changes import read_previous
 
         previous = read_previous(since_path)
-    out = Path(output or f"汇总表_{(as_of or dt.date.today()).isoformat()}.xlsx")
     show = not quiet and sys.stderr.isatty()
     with report.progress(show) as bar:
         collection = run_collect(inbox, campaign, as_of=as_of, progress=bar)

@@ -60,6 +60,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from .campaign import Campaign, Unit
 from .cells import cell_a1, split_a1
 from .errors import OutputError
+from .inbox import refuse_inside_inbox
 from .findings import ERROR, INFO, LEVEL_ORDER, WARNING, Finding
 from .form import Layout, template_layout
 from .normalize import cell_text, strip_control_chars
@@ -205,7 +206,7 @@ def write_feedback(collection: Collection, directory: str | Path, *, all_units: 
         OutputError: the folder is inside the inbox, or a file cannot be written.
     """
     directory = Path(directory)
-    _check_directory(directory, collection.inbox)
+    refuse_inside_inbox(directory, collection.inbox, "退回修改件的目录")
     written: list[Path] = []
     taken: set[str] = set()
     for name, status, ledger in _units_to_copy(collection, all_units):
@@ -286,15 +287,6 @@ def _findings_for(collection: Collection, unit: str, ledger: Ledger) -> list[Fin
     """The unit's findings on this file, and those on its self-evaluation report."""
     return [f for f in collection.finding_list
             if f.unit == unit and (f.file == ledger.file or f.code.startswith("report."))]
-
-
-def _check_directory(directory: Path, inbox: str) -> None:
-    try:
-        target, root = directory.resolve(), Path(inbox).resolve()
-    except OSError:
-        return
-    if target == root or root in target.parents:
-        raise OutputError(f"退回修改件的目录 {directory} 位于收件箱 {inbox} 之内；收件箱只读，请换一个目录")
 
 
 def _unique_name(name: str, taken: set[str]) -> str:

@@ -36,7 +36,7 @@ from email.message import Message
 from email.parser import BytesParser
 from pathlib import Path
 
-from .errors import InboxError
+from .errors import InboxError, OutputError
 from .normalize import decode_text
 
 __all__ = ["LOCAL_TZ", "Document", "scan_inbox"]
@@ -1327,3 +1327,20 @@ def _is_delimited(text: str) -> bool:
         return False
     delimited = sum(1 for line in lines if "," in line or "\t" in line or "，" in line)
     return delimited >= max(1, int(len(lines) * 0.6))
+
+
+def refuse_inside_inbox(target: str | Path, inbox: str | Path, what: str) -> None:
+    """Raise OutputError when `target` lies in the inbox: the inbox is only ever read (and a
+    file written there would show up in the next collect).
+
+    Args:
+        target: a file or folder about to be written.
+        inbox: the inbox folder.
+        what: what is being written, for the message (e.g. "汇总表").
+    """
+    try:
+        path, root = Path(target).resolve(), Path(inbox).resolve()
+    except OSError:
+        return
+    if path == root or root in path.parents:
+        raise OutputError(f"{what} {target} 位于收件箱 {inbox} 之内；收件箱只读，请换一个位置")

@@ -680,6 +680,9 @@ def feedback_drafts(collection: "Collection", outbox: str | Path, *, feedback_di
     """
     from .collect import MISSING, RETURN
 
+    from .inbox import refuse_inside_inbox
+
+    refuse_inside_inbox(outbox, collection.inbox, "邮件草稿目录")
     plan = MailPlan(outbox=_prepare_outbox(outbox))
     now = _aware(now)
     campaign = collection.campaign

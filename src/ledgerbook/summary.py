@@ -50,6 +50,7 @@ from .changes import (
 from .cells import cell_a1
 from .collect import MISSING, PASSED, RETURN, Collection
 from .errors import OutputError
+from .inbox import refuse_inside_inbox
 from .findings import CATALOGUE, ERROR, INFO, WARNING
 
 OVERVIEW, SUBMISSIONS, CHANGES, ROWS, BY_PROBLEM, FINDINGS, LIAISONS, FILES, OVERFLOW = (
@@ -894,6 +895,7 @@ def write_summary(collection: Collection, path: str | Path, *, generated_at: dt.
             only, or its folder cannot be written.
     """
     path = Path(path)
+    refuse_inside_inbox(path, collection.inbox, "汇总表")
     _check_target(path)
     try:
         fd, tmp_name = tempfile.mkstemp(prefix=".~ledgerbook-", suffix=".xlsx", dir=path.parent)
