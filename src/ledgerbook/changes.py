@@ -192,7 +192,8 @@ def snapshot_text(value: object) -> str:
     return text
 
 
-def _is_blank(value: object) -> bool:
+def is_blank(value: object) -> bool:
+    """None, NaN, NaT, NA or the empty string: nothing to write or compare."""
     return _is_missing(value) or (isinstance(value, str) and value == "")
 
 
@@ -208,7 +209,7 @@ def _raw_tables(collection: Collection) -> dict[str, tuple[tuple[str, ...], list
     typed = rows[deadline + "原文"].tolist() if deadline + "原文" in rows else [""] * len(rows)
     row_columns = {"unit": rows["单位"].tolist(), "problem_no": rows["问题序号"].tolist(),
                    # A deadline that is not a date is compared as typed: 长期坚持 -> 10月底 is a change too.
-                   "deadline": [t if _is_blank(d) else d for d, t in zip(rows[deadline].tolist(), typed)]}
+                   "deadline": [t if is_blank(d) else d for d, t in zip(rows[deadline].tolist(), typed)]}
     for key in ROW_KEYS:
         if key not in row_columns:
             row_columns[key] = rows[label[key]].tolist()

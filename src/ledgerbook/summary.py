@@ -45,7 +45,7 @@ from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
 from .changes import (
-    EXCEL_CELL_LIMIT, FORMAT_VERSION, SNAPSHOT_SHEET, Changes, snapshot_lines, strip_excel_rejects,
+    EXCEL_CELL_LIMIT, FORMAT_VERSION, SNAPSHOT_SHEET, Changes, is_blank, snapshot_lines, strip_excel_rejects,
 )
 from .cells import cell_a1
 from .collect import MISSING, PASSED, RETURN, Collection
@@ -170,14 +170,6 @@ _OVERVIEW_LAST_COL = len(_OVERVIEW_WIDTHS) - 1
 # --------------------------------------------------------------------------- values
 
 
-def _is_blank(value: object) -> bool:
-    if value is None or value is pd.NaT or value is pd.NA:
-        return True
-    if isinstance(value, float) and math.isnan(value):
-        return True
-    return isinstance(value, str) and value == ""
-
-
 def _as_text(value: object) -> str:
     """A value shown as text: bools as 是/否, whole floats without .0, dates as ISO."""
     if isinstance(value, str):
@@ -289,7 +281,7 @@ class _Book:
 
     def text(self, ws: Worksheet, row: int, col: int, value: object, fmt: Format | None = None) -> None:
         """Write untrusted text as a plain string (never a formula or link); long text overflows."""
-        if _is_blank(value):
+        if is_blank(value):
             return
         text = strip_excel_rejects(_as_text(value))
         if len(text) > EXCEL_CELL_LIMIT:
@@ -309,12 +301,12 @@ class _Book:
         coloured = {value: self.fmt(col.kind, colour) for value, colour in colours.items()}
 
         def write_text(ws: Worksheet, r: int, c: int, value: object) -> None:
-            if not _is_blank(value):
+            if not is_blank(value):
                 text = _as_text(value)
                 self.text(ws, r, c, text, coloured.get(text, plain))
 
         def write_number(ws: Worksheet, r: int, c: int, value: object) -> None:
-            if _is_blank(value):
+            if is_blank(value):
                 return
             if _is_number(value):
                 ws.write_number(r, c, float(value), plain)
@@ -322,7 +314,7 @@ class _Book:
                 write_text(ws, r, c, value)
 
         def write_date(ws: Worksheet, r: int, c: int, value: object) -> None:
-            if _is_blank(value):
+            if is_blank(value):
                 return
             if isinstance(value, dt.datetime):
                 ws.write_datetime(r, c, _naive(value), plain)
@@ -464,7 +456,7 @@ def finding_links(findings: pd.DataFrame, rows: pd.DataFrame) -> list[int | None
     wanted = set(k for k in keys if k is not None)
     where: dict[tuple[str, int], int] = {}
     for i, (file, line) in enumerate(_iter_rows(rows, ["来源文件", "行号"])):
-        if not _is_blank(line):
+        if not is_blank(line):
             key = (file, int(line))
             if key in wanted and key not in where:
                 where[key] = i + 2
@@ -636,7 +628,7 @@ class _Overview:
                     ws.write_number(self.row, first_col + i, value, fmt)
                 else:
                     book.text(ws, self.row, first_col + i, value, fmt)
-                    if _is_blank(value):
+                    if is_blank(value):
                         ws.write_blank(self.row, first_col + i, None, fmt)
             self.row += 1
         return first, self.row - 1
@@ -745,7 +737,7 @@ class _Overview:
         top = _top_errors(self.c.findings)
         rows = []
         for i, r in enumerate(back.itertuples(index=False), 1):
-            contact = " ".join(str(v) for v in (r.联络员, r.联系电话) if not _is_blank(v))
+            contact = " ".join(str(v) for v in (r.联络员, r.联系电话) if not is_blank(v))
             # A unit outside the roster is not among the counts above: say so, or 6 vs 7 puzzles.
             name = r.单位 if r.名单内 == "是" else f"{r.单位}（名单外）"
             rows.append([i, name, int(r.错误数), top.get(r.单位, ""), int(r.警告数), contact])
@@ -813,7 +805,7 @@ class _Overview:
         shown = late.head(10)
         rows = []
         for i, r in enumerate(shown.itertuples(index=False), 1):
-            contact = " ".join(str(v) for v in (r.联络员, r.联系电话) if not _is_blank(v))
+            contact = " ".join(str(v) for v in (r.联络员, r.联系电话) if not is_blank(v))
             rows.append([i, r.单位, int(r.逾期措施数), contact])
         self.table(["序号", "单位", "逾期措施", "联络员 电话"], rows, ["center", "text", "int", "long"])
         if len(late) > len(shown):
