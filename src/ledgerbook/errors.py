@@ -23,3 +23,7 @@ class OutputError(LedgerbookError):
 
 class SummaryError(LedgerbookError):
     """A workbook given as an earlier summary is not one that ledgerbook wrote."""
+
+
+class MailError(LedgerbookError):
+    """Mail cannot be sent: no [mail] host, no sender, no password, the server refuses."""
