@@ -11,7 +11,7 @@ import pytest
 
 from ledgerbook import samples
 from ledgerbook.collect import collect
-from ledgerbook.inbox import LOCAL_TZ
+from ledgerbook.text import OFFICE_TZ
 
 
 def _row(i, **changes):
@@ -74,7 +74,7 @@ def _inbox(tmp_path, campaign, spec, when=dt.datetime(2019, 9, 12, 10, 0), name=
     inbox.mkdir()
     path = inbox / name
     samples.write_ledger(spec, campaign, path)
-    ts = when.replace(tzinfo=LOCAL_TZ).timestamp()
+    ts = when.replace(tzinfo=OFFICE_TZ).timestamp()
     os.utime(path, (ts, ts))
     return inbox
 

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from ledgerbook import samples
 from ledgerbook.cli import cli
 from ledgerbook.collect import collect
-from ledgerbook.inbox import LOCAL_TZ
+from ledgerbook.text import OFFICE_TZ
 
 
 @pytest.fixture
@@ -25,7 +25,7 @@ def inbox(tmp_path, campaign):
     bad = samples.SLOPPY["deadlines"](samples.clean_ledger(campaign, campaign.units[1], n_rows=3), campaign)
     for name, spec in (("a.xlsx", good), ("b.xlsx", bad)):
         samples.write_ledger(spec, campaign, box / name)
-        ts = dt.datetime(2019, 9, 12, 10, 0, tzinfo=LOCAL_TZ).timestamp()
+        ts = dt.datetime(2019, 9, 12, 10, 0, tzinfo=OFFICE_TZ).timestamp()
         os.utime(box / name, (ts, ts))
     return box
 

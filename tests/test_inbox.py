@@ -17,13 +17,14 @@ import pytest
 import xlsxwriter
 
 from ledgerbook.errors import InboxError
-from ledgerbook.inbox import LOCAL_TZ, Document, scan_inbox
+from ledgerbook.text import OFFICE_TZ
+from ledgerbook.inbox import Document, scan_inbox
 
 PEER_FILES = Path("/work/shared/peer-files")
 ENCRYPTED_XLSX = PEER_FILES / "excelize__encryptAES.xlsx"
 
 # File times are set to this instant so received times are predictable (2019-09-10 08:00 +08:00).
-MTIME = dt.datetime(2019, 9, 10, 8, 0, tzinfo=LOCAL_TZ).timestamp()
+MTIME = dt.datetime(2019, 9, 10, 8, 0, tzinfo=OFFICE_TZ).timestamp()
 MTIME_LOCAL = dt.datetime(2019, 9, 10, 8, 0)
 OUTER_DATE = dt.datetime(2019, 9, 12, 18, 30)   # 'Thu, 12 Sep 2019 10:30:00 +0000' in +08:00
 INNER_DATE = dt.datetime(2019, 9, 11, 9, 0)     # 'Wed, 11 Sep 2019 09:00:00 +0800'

@@ -13,11 +13,11 @@ import pytest
 from ledgerbook import samples
 from ledgerbook.collect import collect
 from ledgerbook.demo import _pdf
-from ledgerbook.inbox import LOCAL_TZ
+from ledgerbook.text import OFFICE_TZ
 
 
 def _touch(path, when):
-    ts = when.replace(tzinfo=LOCAL_TZ).timestamp()
+    ts = when.replace(tzinfo=OFFICE_TZ).timestamp()
     os.utime(path, (ts, ts))
 
 

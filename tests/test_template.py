@@ -16,9 +16,10 @@ from defusedxml import minidom
 from openpyxl.utils import get_column_letter, range_boundaries
 
 from ledgerbook.campaign import Unit, load_campaign
-from ledgerbook.cells import cell_a1
+from ledgerbook.excel import cell_a1
 from ledgerbook.errors import OutputError
-from ledgerbook.form import FIELD_SLOTS, Layout, normalize_label, template_layout
+from ledgerbook.form import FIELD_SLOTS, Layout, template_layout
+from ledgerbook.text import normalize_label
 from ledgerbook.template import (
     LISTS,
     MARKER_KEYS,

@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import CampaignError
-from .form import Form, load_form, normalize_label
+from .form import Form, load_form
 from .resources import template_file
+from .text import normalize_label
 
 DEFAULT_FILENAME = "campaign.toml"
 

@@ -30,7 +30,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import math
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,7 +38,7 @@ from typing import TYPE_CHECKING, Iterable, Iterator
 import pandas as pd
 
 from .errors import SummaryError
-from .normalize import strip_control_chars
+from .excel import EXCEL_CELL_LIMIT, is_blank, is_missing, strip_excel_rejects
 
 if TYPE_CHECKING:  # collect imports the readers; the writers only need the dataclass shape
     from .collect import Collection
@@ -47,7 +46,6 @@ if TYPE_CHECKING:  # collect imports the readers; the writers only need the data
 SIGNATURE = "ledgerbook-summary"
 FORMAT_VERSION = 1
 SNAPSHOT_SHEET = "_ledgerbook_summary"
-EXCEL_CELL_LIMIT = 32767
 TABLE_MARK = "#table"
 
 # Snapshot tables: stable keys (the sheet's own header) -> where the value comes from.
@@ -67,11 +65,6 @@ _FINDING_COLUMN = {"level": "级别", "code": "代码", "unit": "单位", "sheet
 # Change kinds (变化) and blocks (类别) of the 变化 sheet.
 ADDED, REMOVED, MODIFIED, RESOLVED, MOVED, STATUS_CHANGED = "新增", "删除", "修改", "已解决", "进展变化", "状态改变"
 CHANGE_COLUMNS = ["类别", "变化", "单位", "整顿对象", "重点问题", "项目", "原值", "新值", "级别", "单元格", "说明"]
-
-
-def strip_excel_rejects(text: str) -> str:
-    """Remove the characters Excel refuses in cell text (kept: tab, line feed, carriage return)."""
-    return strip_control_chars(text)[0]
 
 
 # --------------------------------------------------------------------------- data
@@ -165,10 +158,6 @@ class Changes:
 # --------------------------------------------------------------------------- snapshot
 
 
-def _is_missing(value: object) -> bool:
-    return value is None or value is pd.NaT or value is pd.NA or (isinstance(value, float) and math.isnan(value))
-
-
 def snapshot_text(value: object) -> str:
     """A value as the snapshot stores it: text Excel accepts, at most one cell long.
 
@@ -176,7 +165,7 @@ def snapshot_text(value: object) -> str:
     longer than a cell is kept as its head and the SHA-256 of the whole, so a change
     anywhere in it is still seen.
     """
-    if _is_missing(value):
+    if is_missing(value):
         return ""
     if isinstance(value, dt.datetime):
         return value.replace(tzinfo=None).isoformat(timespec="seconds")
@@ -190,11 +179,6 @@ def snapshot_text(value: object) -> str:
         tail = f"…[{len(text)}字 sha256:{digest}]"
         text = text[: EXCEL_CELL_LIMIT - len(tail)] + tail
     return text
-
-
-def is_blank(value: object) -> bool:
-    """None, NaN, NaT, NA or the empty string: nothing to write or compare."""
-    return _is_missing(value) or (isinstance(value, str) and value == "")
 
 
 def _raw_tables(collection: Collection) -> dict[str, tuple[tuple[str, ...], list[list]]]:

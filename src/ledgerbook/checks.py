@@ -8,12 +8,11 @@ column) and each rule is a boolean mask. Findings are then built only for the fl
 from __future__ import annotations
 
 import datetime as dt
-import re
 
 import pandas as pd
 
 from .campaign import Campaign
-from .cells import cell_a1
+from .excel import EXCEL_REJECTS, cell_a1
 from .findings import Finding, make_finding
 from .form import Form
 from .normalize import (
@@ -21,16 +20,11 @@ from .normalize import (
     parse_phone, parse_progress, parse_qq, strip_control_chars,
 )
 from .reader import Ledger
+from .text import cn_date, normalize_label
 
-# Characters Excel refuses in cell text (C0 controls but tab, LF, CR; U+FFFE/FFFF).
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 # A measure shorter than this (in meaningful characters) is not compared for copying: "加强学习"
 # is thin, and repeated short phrases are already reported as thin.
 _REPEAT_MIN_CHARS = 6
-
-
-def fmt_date(d: dt.date) -> str:
-    return f"{d.year}年{d.month}月{d.day}日"
 
 
 def _mapped(series: pd.Series, func) -> pd.Series:
@@ -86,7 +80,7 @@ def check_unit_block(ledger: Ledger, unit: str, known: bool, campaign: Campaign)
         out.append(make_finding("unit.no_target", cell=cell_a1(ledger.layout.first_row, ledger.layout.columns.get("target", 1)) if ledger.layout else "", **common))
     for fld in form.fields:
         text = cell_text(ledger.field_value(fld.key))
-        if _CONTROL.search(text):
+        if EXCEL_REJECTS.search(text):
             out.append(make_finding("value.control_chars", cell=ledger.field_cell(fld.key), value=strip_control_chars(text)[0], **common))
     return out
 
@@ -100,8 +94,6 @@ def _suggestion(text: str, campaign: Campaign) -> str:
     """'（最接近的是“…”）' from difflib: the roster is ~25 short names, so the stdlib's ratio is
     plenty and needs no extra dependency."""
     import difflib
-
-    from .form import normalize_label
 
     keys = {normalize_label(n): n for n in campaign.unit_names}
     match = difflib.get_close_matches(normalize_label(text), list(keys), n=1, cutoff=0.4)
@@ -186,7 +178,7 @@ def check_rows(frame: pd.DataFrame, campaign: Campaign, as_of: dt.date | None) -
     # Control characters Excel refuses: reported, then stripped from what we write.
     for col in form.columns:
         text = df[f"{col.key}_text"]
-        bad = text.str.contains(_CONTROL, regex=True, na=False)
+        bad = text.str.contains(EXCEL_REJECTS, regex=True, na=False)
         if bad.any():
             emit(bad, "value.control_chars", col.key)
             df.loc[bad, f"{col.key}_text"] = text[bad].map(lambda t: strip_control_chars(t)[0])
@@ -212,7 +204,7 @@ def check_rows(frame: pd.DataFrame, campaign: Campaign, as_of: dt.date | None) -
     results = _mapped(df["deadline"], lambda v: parse_date(v, year, form))
     df["deadline_status"] = results.map(lambda r: r.status)
     df["deadline_date"] = results.map(lambda r: r.date)
-    window = dict(start=fmt_date(campaign.start), end=fmt_date(campaign.rectification_due))
+    window = dict(start=cn_date(campaign.start), end=cn_date(campaign.rectification_due))
     emit(df["deadline_status"] == "invalid", "row.deadline_invalid", "deadline",
          example=campaign.rectification_due.isoformat())
     emit(df["deadline_status"] == "vague", "row.deadline_vague", "deadline", **window)
@@ -259,7 +251,7 @@ def check_rows(frame: pd.DataFrame, campaign: Campaign, as_of: dt.date | None) -
         for rec, cell in zip(late_rows.itertuples(index=False), cells(late_rows, "deadline")):
             findings.append(make_finding(
                 "row.overdue", unit=rec.unit, file=rec.file, sheet=rec.sheet, cell=cell,
-                value=rec.deadline_text, deadline=fmt_date(rec.deadline_date), as_of=fmt_date(as_of),
+                value=rec.deadline_text, deadline=cn_date(rec.deadline_date), as_of=cn_date(as_of),
                 progress=rec.progress_value if isinstance(rec.progress_value, str) else (rec.progress_text or "未填写")))
     else:
         df["overdue"] = False

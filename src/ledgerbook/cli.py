@@ -126,7 +126,7 @@ def collect(inbox, campaign_path, output, as_of, feedback_dir, feedback_all, sin
     from .collect import collect as run_collect
     from .summary import write_summary
 
-    from .inbox import refuse_inside_inbox
+    from .outputs import refuse_inside_inbox
 
     campaign = _campaign(campaign_path)
     out = Path(output or f"汇总表_{(as_of or dt.date.today()).isoformat()}.xlsx")

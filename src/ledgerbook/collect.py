@@ -16,9 +16,9 @@ from typing import Callable
 import pandas as pd
 
 from .campaign import Campaign, load_campaign
-from .checks import cells, check_rows, check_unit_block, fmt_date, rows_frame
-from .findings import ERROR, FINDING_COLUMNS, INFO, LEVEL_ORDER, WARNING, Finding, make_finding, sort_key
-from .form import normalize_label
+from .checks import cells, check_rows, check_unit_block, rows_frame
+from .findings import ERROR, FINDING_COLUMNS, INFO, WARNING, Finding, make_finding, sort_key
+from .text import cn_date, cn_datetime, normalize_label
 from .inbox import Document, scan_inbox
 from .normalize import cell_text, parse_phone, parse_qq, strip_control_chars
 from .reader import Ledger, read_ledger
@@ -319,7 +319,7 @@ def _assemble(inbox: str, docs: list[Document], ledgers: dict[str, Ledger], camp
         first_received[unit] = items[0][0].received
         for old, _, _, _ in items[:-1]:
             findings.append(make_finding("file.superseded", unit=unit, file=old.path, newer=doc.path,
-                                         newer_received=_fmt_dt(doc.received)))
+                                         newer_received=cn_datetime(doc.received)))
             outcome[old.path] = (unit, SUPERSEDED, f"已被“{doc.path}”替代")
 
     # Checks on each current submission.
@@ -330,8 +330,8 @@ def _assemble(inbox: str, docs: list[Document], ledgers: dict[str, Ledger], camp
         first = first_received[unit]
         if first is not None and first.date() > campaign.ledger_due:
             late_units.add(unit)
-            findings.append(make_finding("file.late", unit=unit, file=doc.path, received=_fmt_dt(first),
-                                         due=fmt_date(campaign.ledger_due)))
+            findings.append(make_finding("file.late", unit=unit, file=doc.path, received=cn_datetime(first),
+                                         due=cn_date(campaign.ledger_due)))
         if ledger is None:  # unreadable file pinned on a unit by its name or sender
             findings.append(make_finding("file.unreadable", unit=unit, file=doc.path, reason=doc.note))
             outcome[doc.path] = (unit, UNREADABLE, doc.note)
@@ -354,7 +354,7 @@ def _assemble(inbox: str, docs: list[Document], ledgers: dict[str, Ledger], camp
 
     roster_missing = [u.name for u in campaign.units if u.name not in current]
     for name in roster_missing:
-        findings.append(make_finding("unit.missing", unit=name, due=fmt_date(campaign.ledger_due)))
+        findings.append(make_finding("unit.missing", unit=name, due=cn_date(campaign.ledger_due)))
 
     # Self-evaluation reports (自评报告): recognised among Word/PDF documents.
     report_info, report_findings, report_outcomes = reports_mod.recognise_reports(docs, campaign, as_of)
@@ -379,10 +379,6 @@ def _assemble(inbox: str, docs: list[Document], ledgers: dict[str, Ledger], camp
 
 def _when(doc: Document) -> dt.datetime:
     return doc.received or dt.datetime.min
-
-
-def _fmt_dt(value: dt.datetime | None) -> str:
-    return value.strftime("%Y-%m-%d %H:%M") if value else "未知时间"
 
 
 def _with_unit(f: Finding, unit: str) -> Finding:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from . import samples
 from .campaign import Campaign, load_campaign, write_default_campaign
-from .inbox import LOCAL_TZ
+from .text import OFFICE_TZ
 
 
 @dataclass
@@ -43,7 +43,7 @@ def _at(campaign: Campaign, month: int, day: int, hour: int = 10, minute: int = 
 
 
 def _touch(path: Path, when: dt.datetime) -> None:
-    ts = when.replace(tzinfo=LOCAL_TZ).timestamp()
+    ts = when.replace(tzinfo=OFFICE_TZ).timestamp()
     os.utime(path, (ts, ts))
 
 

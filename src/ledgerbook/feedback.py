@@ -35,10 +35,8 @@ from __future__ import annotations
 import datetime as dt
 import io
 import math
-import os
 import re
 import tempfile
-import unicodedata
 import warnings
 import zipfile
 from dataclasses import dataclass, field
@@ -58,13 +56,14 @@ from openpyxl.worksheet.protection import SheetProtection
 from openpyxl.worksheet.worksheet import Worksheet
 
 from .campaign import Campaign, Unit
-from .cells import cell_a1, split_a1
+from .excel import EXCEL_CELL_LIMIT, cell_a1, excel_serial, row_height, split_a1, text_width
 from .errors import OutputError
-from .inbox import refuse_inside_inbox
 from .findings import ERROR, INFO, LEVEL_ORDER, WARNING, Finding
 from .form import Layout, template_layout
 from .normalize import cell_text, strip_control_chars
+from .outputs import atomic_save, refuse_inside_inbox, safe_file_name, unique_file_name
 from .reader import Ledger
+from .text import cn_date
 # SHEET_PROTECTION is the template's sheet-protection options: the copy allows what the form allows.
 from .template import (
     SHEET_PROTECTION, MARKER_KEYS, ValidationSpec, list_sources, marker_rows, validation_specs, write_template,
@@ -100,12 +99,10 @@ _CARRIED_NOTES = {"file.layout_changed": "（本文件已转录到标准模板�
 
 # Formats openpyxl can open; the others are carried over into a fresh template.
 _OPENPYXL_FORMATS = ("xlsx", "xlsm")
-_EXCEL_CELL_LIMIT = 32_767
 # A real ledger unpacks to well under a megabyte; past this, a workbook is a sheet of junk or
 # a zip bomb, and openpyxl (which keeps every cell in memory) is not asked to open it.
 _MAX_UNPACKED_BYTES = 50 * 1024 * 1024
 _MAX_NAME_CHARS = 60  # Han characters are 3 bytes in UTF-8: 60 of them and the prefix fit 255 bytes
-_ILLEGAL_FILENAME = re.compile(r'[\\/:*?"<>|\x00-\x1f]+')
 # A1 references inside a message (not inside a letter run such as "QQ5").
 _A1_IN_TEXT = re.compile(r"(?<![A-Za-z])([A-Z]{1,3})([1-9]\d{0,6})(?![\d])")
 _QUOTED = re.compile(r"(“[^”]*”)")
@@ -210,7 +207,7 @@ def write_feedback(collection: Collection, directory: str | Path, *, all_units: 
     written: list[Path] = []
     taken: set[str] = set()
     for name, status, ledger in _units_to_copy(collection, all_units):
-        path = directory / _unique_name(feedback_file_name(name, status == RETURN), taken)
+        path = directory / unique_file_name(feedback_file_name(name, status == RETURN), taken)
         try:
             _save(feedback_workbook(collection, name, ledger, resubmit_by=resubmit_by), path)
         except OutputError:
@@ -230,7 +227,7 @@ def feedback_file_name(unit: str, to_fix: bool = True) -> str:
             submission that passed (``校验意见_<单位>.xlsx``).
     """
     # A name typed into an unknown unit's 填报单位 can be of any length: file systems allow 255 bytes.
-    stem = _ILLEGAL_FILENAME.sub("_", unit).strip(" .")[:_MAX_NAME_CHARS] or "_"
+    stem = safe_file_name(unit, _MAX_NAME_CHARS)
     return f"{'退回修改' if to_fix else FEEDBACK_SHEET}_{stem}.xlsx"
 
 
@@ -289,14 +286,6 @@ def _findings_for(collection: Collection, unit: str, ledger: Ledger) -> list[Fin
             if f.unit == unit and (f.file == ledger.file or f.code.startswith("report."))]
 
 
-def _unique_name(name: str, taken: set[str]) -> str:
-    stem, n = name[: -len(".xlsx")], 2
-    while name.lower() in taken:  # two unit names that differ only in illegal characters
-        name, n = f"{stem}_{n}.xlsx", n + 1
-    taken.add(name.lower())
-    return name
-
-
 # --------------------------------------------------------------------------- opening a copy
 
 
@@ -339,7 +328,7 @@ def _sanitise_cells(wb: Workbook) -> None:
         for row in ws.iter_rows():
             for cell in row:
                 value = cell.value
-                if isinstance(value, str) and (len(value) > _EXCEL_CELL_LIMIT or value.startswith("=")
+                if isinstance(value, str) and (len(value) > EXCEL_CELL_LIMIT or value.startswith("=")
                                                or strip_control_chars(value)[1]):
                     _put_text(cell, value)
 
@@ -547,7 +536,7 @@ def _note(text: str, author: str) -> Comment:
     """A note sized to show its text without scrolling (openpyxl sizes are in pixels)."""
     text = _clip(strip_control_chars(f"{author}校验意见：\n{text}")[0])
     width_px, chars_per_line = 320, 22  # about 22 Han characters of 宋体 9pt in 320 pixels
-    lines = sum(max(1, math.ceil(_text_units(line) / (2 * chars_per_line))) for line in text.split("\n"))
+    lines = sum(max(1, math.ceil(text_width(line) / (2 * chars_per_line))) for line in text.split("\n"))
     comment = Comment(text, author)
     comment.width = width_px
     comment.height = min(600, 20 + 17 * lines)
@@ -690,12 +679,8 @@ def _number(text: str | None) -> float | None:
 def _bound(value: dt.date | int | None) -> float | None:
     """A bound as Excel stores it: dates as serial day numbers."""
     if isinstance(value, dt.date):
-        return float(_excel_serial(value))
+        return float(excel_serial(value))
     return float(value) if value is not None else None
-
-
-def _excel_serial(day: dt.date) -> int:
-    return (day - dt.date(1899, 12, 30)).days  # serial 1 = 1900-01-01 past Excel's 1900 leap bug
 
 
 def _formula(value: str | None, bound: dt.date | int | None) -> str | None:
@@ -704,7 +689,7 @@ def _formula(value: str | None, bound: dt.date | int | None) -> str | None:
         return value.removeprefix("=")
     if bound is None:
         return None
-    return str(_excel_serial(bound)) if isinstance(bound, dt.date) else str(bound)
+    return str(excel_serial(bound)) if isinstance(bound, dt.date) else str(bound)
 
 
 def _data_validation(spec: ValidationSpec, sqref: str) -> DataValidation:
@@ -828,7 +813,7 @@ def _advice(copy: _Copy, campaign: Campaign, ledger: Ledger, marks: list[_Mark],
                             for lv in (ERROR, WARNING, INFO) if lv in levels)
         steps.append(f"“{copy.ws.title}”工作表中标出颜色的单元格即需处理之处：{colours}。")
         steps.append("鼠标移到标色单元格上可看到说明；点击下表“单元格”一栏的链接可跳到该单元格。")
-        when = f"于{_cn_date(resubmit_by)}前" if resubmit_by else "尽快"
+        when = f"于{cn_date(resubmit_by)}前" if resubmit_by else "尽快"
         steps.append(f"修改完成后保存本文件，{when}重新报送{campaign.department}。" if ERROR in levels
                      else f"如有修改，保存本文件后重新报送{campaign.department}。")
     return "\n".join([verdict] + [f"{i}. {step}" for i, step in enumerate(steps, 1)])
@@ -860,7 +845,7 @@ def _write_banner(ws: Worksheet, row: int, width: int, kind: str, text: str) -> 
     if kind == "advice":
         cell.fill = PatternFill(fill_type="solid", start_color="FFF2CC", end_color="FFF2CC")
     total = sum(chars for _, chars in _COLUMNS)
-    ws.row_dimensions[row].height = height or _row_height(text, total, 16 if kind == "advice" else 14)
+    ws.row_dimensions[row].height = height or row_height(text, total, 16 if kind == "advice" else 14)
 
 
 def _write_table(ws: Worksheet, header_row: int, marks: list[_Mark], ledger_sheet: str) -> None:
@@ -900,8 +885,8 @@ def _write_mark_row(ws: Worksheet, row: int, number: int, mark: _Mark, ledger_sh
         quoted = ledger_sheet.replace("'", "''")
         link.hyperlink = Hyperlink(ref=link.coordinate, location=f"'{quoted}'!{mark.cell}", display=mark.cell)
         link.font = Font(name=_FONT, size=11, color="0563C1", underline="single")
-    ws.row_dimensions[row].height = max(_row_height(mark.message, _COLUMNS[3][1]),
-                                        _row_height(mark.value, _COLUMNS[4][1]))
+    ws.row_dimensions[row].height = max(row_height(mark.message, _COLUMNS[3][1]),
+                                        row_height(mark.value, _COLUMNS[4][1]))
 
 
 def _setup_opinion_page(ws: Worksheet, header_row: int) -> None:
@@ -946,39 +931,8 @@ def _put_text(cell: Cell, value: object) -> None:
 
 def _clip(text: str) -> str:
     # Excel keeps at most 32,767 characters in a cell or note; longer text is cut visibly.
-    return text if len(text) <= _EXCEL_CELL_LIMIT else text[: _EXCEL_CELL_LIMIT - 1] + "…"
-
-
-def _text_units(text: str) -> float:
-    """Width of text in character units of the default font: Han characters count about two."""
-    return sum(2.1 if unicodedata.east_asian_width(ch) in "WFA" else 1.1 for ch in text)
-
-
-def _row_height(text: str, width: float, line_height: float = 15.0) -> float:
-    """Height (points) of a row whose wrapped text fills a column `width` characters wide.
-
-    Stored explicitly because neither Excel nor LibreOffice grows a row that openpyxl wrote
-    to fit its wrapped text.
-    """
-    lines = sum(max(1, math.ceil(_text_units(line) / max(width - 2, 1))) for line in (text or "").split("\n"))
-    return lines * line_height + 6
-
-
-def _cn_date(day: dt.date) -> str:
-    return f"{day.year}年{day.month}月{day.day}日"
+    return text if len(text) <= EXCEL_CELL_LIMIT else text[: EXCEL_CELL_LIMIT - 1] + "…"
 
 
 def _save(wb: Workbook, path: Path) -> None:
-    """Save through a temporary file, so a failed write leaves no half-written copy."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".~", suffix=".xlsx", dir=path.parent)
-        os.close(fd)
-        try:
-            wb.save(tmp)
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-    except OSError as exc:
-        raise OutputError(f"无法写入 {path}：文件可能正在 Excel/WPS 中打开或目录不可写（{exc}）") from None
+    atomic_save(path, wb.save, "退回修改件")

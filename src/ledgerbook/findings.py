@@ -128,7 +128,7 @@ def sort_key(f: Finding) -> tuple:
 
 
 def _cell_sort(cell: str) -> tuple[int, int]:
-    from .cells import split_a1
+    from .excel import split_a1
 
     try:
         col, row = split_a1(cell)

@@ -7,9 +7,7 @@ vocabularies) comes from that file.
 
 from __future__ import annotations
 
-import re
 import tomllib
-import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -89,20 +87,6 @@ class Form:
         from dataclasses import replace
 
         return replace(self, problems=problems, problem_short=short or tuple(p[:8] for p in problems))
-
-
-_BRACKETED = re.compile(r"[（(【\[<《].*?[）)】\]>》]")
-_NOISE = re.compile(r"[\s\u3000:：*＊、,，.。;；/\\\-—_（）()【】\[\]]+")
-
-
-def normalize_label(text: object) -> str:
-    """A header or field label as compared: NFKC, no spaces, breaks, brackets or their content."""
-    if text is None:
-        return ""
-    s = unicodedata.normalize("NFKC", str(text))
-    s = _BRACKETED.sub("", s)
-    s = _NOISE.sub("", s)
-    return s.upper()
 
 
 def _as_tuple(value, name: str, path: Path) -> tuple:

@@ -36,14 +36,10 @@ from email.message import Message
 from email.parser import BytesParser
 from pathlib import Path
 
-from .errors import InboxError, OutputError
-from .normalize import decode_text
+from .errors import InboxError
+from .text import OFFICE_TZ, decode_text
 
-__all__ = ["LOCAL_TZ", "Document", "scan_inbox"]
-
-#: The office's clock (China, UTC+8, no daylight saving): every received time is a naive
-#: datetime in this zone, whatever the time zone of the machine that runs the scan.
-LOCAL_TZ = datetime.timezone(datetime.timedelta(hours=8))
+__all__ = ["Document", "scan_inbox"]
 
 MB = 1024 * 1024
 
@@ -112,7 +108,7 @@ class Document:
             ``a.zip/b.zip/c.xlsx``, ``m.eml/inner.eml/x.xlsx``. Unique within a scan.
         size: bytes (for a member that was not unpacked: the size its header declares).
         sha256: hex digest of the bytes; ``""`` when they were not read.
-        received: naive datetime on :data:`LOCAL_TZ`: the e-mail's Date for anything that
+        received: naive datetime on :data:`OFFICE_TZ`: the e-mail's Date for anything that
             came in an e-mail (members of an attached zip too), else the file's mtime.
         kind: ``ledger`` | ``report`` | ``container`` | ``ignored`` | ``unreadable``.
         format: the real format sniffed from the bytes (``xlsx``, ``xls``, ``html``, ``csv``,
@@ -512,7 +508,7 @@ def _lstat_mtime(fs_path: str) -> datetime.datetime | None:
 
 def _local(timestamp: float) -> datetime.datetime:
     """A POSIX timestamp as a naive datetime on the office's clock."""
-    return datetime.datetime.fromtimestamp(timestamp, LOCAL_TZ).replace(tzinfo=None)
+    return datetime.datetime.fromtimestamp(timestamp, OFFICE_TZ).replace(tzinfo=None)
 
 
 def _os_error_text(exc: OSError) -> str:
@@ -914,7 +910,7 @@ def _email_date(msg: Message) -> datetime.datetime | None:
         when = when.replace(tzinfo=datetime.timezone.utc)
     if not 1990 <= when.year <= 2100:
         return None
-    return when.astimezone(LOCAL_TZ).replace(tzinfo=None)
+    return when.astimezone(OFFICE_TZ).replace(tzinfo=None)
 
 
 _DEFECT_NOTES = {
@@ -1327,20 +1323,3 @@ def _is_delimited(text: str) -> bool:
         return False
     delimited = sum(1 for line in lines if "," in line or "\t" in line or "，" in line)
     return delimited >= max(1, int(len(lines) * 0.6))
-
-
-def refuse_inside_inbox(target: str | Path, inbox: str | Path, what: str) -> None:
-    """Raise OutputError when `target` lies in the inbox: the inbox is only ever read (and a
-    file written there would show up in the next collect).
-
-    Args:
-        target: a file or folder about to be written.
-        inbox: the inbox folder.
-        what: what is being written, for the message (e.g. "汇总表").
-    """
-    try:
-        path, root = Path(target).resolve(), Path(inbox).resolve()
-    except OSError:
-        return
-    if path == root or root in path.parents:
-        raise OutputError(f"{what} {target} 位于收件箱 {inbox} 之内；收件箱只读，请换一个位置")

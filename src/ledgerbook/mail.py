@@ -75,7 +75,9 @@ from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from .campaign import Campaign, Unit
-from .errors import LedgerbookError, OutputError
+from .errors import MailError, OutputError
+from .outputs import refuse_inside_inbox, safe_file_name, unique_file_name
+from .text import OFFICE_TZ, cn_date
 
 if TYPE_CHECKING:  # pragma: no cover - typing only; pandas and collect are imported when used
     import pandas as pd
@@ -107,9 +109,6 @@ LOG_NAME = "sent.log.jsonl"
 #: Findings listed in a feedback body; the rest are in the attached marked-up copy.
 MAX_FINDINGS_IN_BODY = 15
 
-# Times without a zone are China time, as everywhere in ledgerbook (collect's 收到时间).
-CHINA_TZ = dt.timezone(dt.timedelta(hours=8))
-
 # Findings about the department's own bookkeeping, not something the unit has to fix.
 _NOT_FOR_UNITS = {"file.superseded", "file.duplicate", "unit.missing"}
 
@@ -120,14 +119,9 @@ _WORD_BYTES = 45
 # limit is 998 characters a line; no real unit name comes near).
 _MAX_PARAM_LINE = 900
 
-_ILLEGAL_FILENAME = re.compile(r'[\\/:*?"<>|\x00-\x1f]+')
 _ADDRESS = re.compile(r"^[^@\s<>,;\"]+@[^@\s<>,;\"]+\.[^@\s<>,;\"]+$")
 _ADDRESS_SEPARATORS = re.compile(r"[,;，；、\s]+")
 _SEND_TIMEOUT = 60
-
-
-class MailError(LedgerbookError):
-    """Mail cannot be sent: no [mail] host, no sender, no password, the server refuses."""
 
 
 # --------------------------------------------------------------------------- data
@@ -343,10 +337,6 @@ def _msgid_domain(sender: Address | None) -> str:
 # --------------------------------------------------------------------------- texts
 
 
-def _cn_date(day: dt.date) -> str:
-    return f"{day.year}年{day.month}月{day.day}日"
-
-
 def _md(day: dt.date) -> str:
     return f"{day.month}月{day.day}日"
 
@@ -364,7 +354,7 @@ def _contact_lines(campaign: Campaign) -> list[str]:
 
 def _signature(campaign: Campaign, now: dt.datetime) -> str:
     """The closing lines, dated: added to a body after its Draft.key is taken (see there)."""
-    return f"\n{campaign.institution}{campaign.department}\n{_cn_date(now.date())}\n"
+    return f"\n{campaign.institution}{campaign.department}\n{cn_date(now.date())}\n"
 
 
 def _labels(items, *, skip: Sequence[str] = ()) -> str:
@@ -373,9 +363,9 @@ def _labels(items, *, skip: Sequence[str] = ()) -> str:
 
 def _schedule(campaign: Campaign) -> list[str]:
     return [
-        f"1. {_cn_date(campaign.ledger_due)}前：报送整顿台账（Excel 文件，请勿转为 PDF 或图片）；",
-        f"2. {_cn_date(campaign.report_due)}前：报送自评报告；",
-        f"3. {_cn_date(campaign.rectification_due)}前：完成集中整顿，报送填写了整顿进展的台账。",
+        f"1. {cn_date(campaign.ledger_due)}前：报送整顿台账（Excel 文件，请勿转为 PDF 或图片）；",
+        f"2. {cn_date(campaign.report_due)}前：报送自评报告；",
+        f"3. {cn_date(campaign.rectification_due)}前：完成集中整顿，报送填写了整顿进展的台账。",
     ]
 
 
@@ -387,7 +377,7 @@ def _how_to_fill(campaign: Campaign) -> list[str]:
         f"2. 确定至少1个整顿对象（党支部），对照{problems}项重点问题逐条列出具体问题，每个问题一行，"
         f"填写{_labels(form.columns, skip=('seq', 'target', 'problem', 'detail'))}；",
         "3. 重点问题请从下拉列表选择；责任人写具体姓名，不能只写职务或集体；"
-        f"完成时限写{_cn_date(campaign.start)}至{_cn_date(campaign.rectification_due)}之间的具体日期；",
+        f"完成时限写{cn_date(campaign.start)}至{cn_date(campaign.rectification_due)}之间的具体日期；",
         "4. 请在附件上直接填写，不要增删或调换列，不要另建表格；填写说明见工作簿中的“"
         f"{form.instructions_sheet}”工作表。",
     ]
@@ -442,7 +432,7 @@ def _feedback_text(campaign: Campaign, unit: str, submission: dict, findings: Se
     errors = sum(1 for f in findings if f.level == "错误")
     subject = f"退回修改：{unit}{campaign.form.title}（{errors}处错误）"
     received = submission.get("收到时间")
-    when = f"于{_cn_date(received.date())}" if isinstance(received, dt.datetime) else ""
+    when = f"于{cn_date(received.date())}" if isinstance(received, dt.datetime) else ""
     file_name = Path(str(submission.get("文件") or "")).name
     lines = [
         f"{unit}：",
@@ -468,7 +458,7 @@ def _reminder_text(campaign: Campaign, unit: str, as_of: dt.date, attachment: Pa
     lines = [
         f"{unit}：",
         "",
-        f"截至{_cn_date(as_of)}，尚未收到你单位的整顿台账（报送截止日期为{_cn_date(campaign.ledger_due)}"
+        f"截至{cn_date(as_of)}，尚未收到你单位的整顿台账（报送截止日期为{cn_date(campaign.ledger_due)}"
         + ("，已逾期）。" if as_of > campaign.ledger_due else "）。"),
         (f"请使用附件“{attachment.name}”（本单位专用模板）填写，尽快回复本邮件报送。" if attachment
          else "请尽快填写后回复本邮件报送。"),
@@ -489,12 +479,8 @@ def _reminder_text(campaign: Campaign, unit: str, as_of: dt.date, attachment: Pa
 def _aware(now: dt.datetime | None) -> dt.datetime:
     """The Date of the drafts: given (naive means China time) or the current time."""
     if now is None:
-        return dt.datetime.now(CHINA_TZ).replace(microsecond=0)
-    return now if now.tzinfo is not None else now.replace(tzinfo=CHINA_TZ)
-
-
-def _safe_name(text: str) -> str:
-    return _ILLEGAL_FILENAME.sub("_", text).strip(" .") or "_"
+        return dt.datetime.now(OFFICE_TZ).replace(microsecond=0)
+    return now if now.tzinfo is not None else now.replace(tzinfo=OFFICE_TZ)
 
 
 def _prepare_outbox(outbox: str | Path) -> Path:
@@ -546,7 +532,7 @@ def _write_draft(plan: MailPlan, *, campaign: Campaign, unit: str, addresses: Se
     msg.set_content(body + _signature(campaign, now), cte="base64")
     for path in attachments:
         _attach(msg, path)
-    path = plan.outbox / f"{len(plan.drafts) + 1:02d}_{_safe_name(unit)}_{kind}.eml"
+    path = plan.outbox / f"{len(plan.drafts) + 1:02d}_{safe_file_name(unit)}_{kind}.eml"
     try:
         path.write_bytes(bytes(msg))
     except OSError as exc:
@@ -563,16 +549,11 @@ def _unit_copy(campaign: Campaign, unit: Unit, folder: Path, reuse: bool, used: 
     """The unit's locked per-unit copy of the form in folder: reused when asked and present.
 
     Two units whose names differ only in characters illegal in file names would share a file
-    name; the second gets a subfolder of its own rather than the first one's copy.
+    name; the second gets ``_2`` as ``ledgerbook template --per-unit`` names it.
     """
     from .template import unit_template_name, write_template
 
-    name = unit_template_name(campaign, unit)
-    target = folder / name
-    if name.lower() in used:
-        target = folder / f"{len(used) + 1:02d}" / name
-        reuse = False
-    used.add(name.lower())
+    target = folder / unique_file_name(unit_template_name(campaign, unit), used)
     if reuse and target.is_file():
         return target
     return write_template(campaign, target, unit)
@@ -632,7 +613,7 @@ def _feedback_copies(collection: "Collection", folder: Path) -> dict[str, Path]:
     by_name = {Path(p).stem.removeprefix("退回修改_"): Path(p) for p in paths}
     copies = {}
     for unit in collection.submissions["单位"]:
-        path = by_name.get(_safe_name(unit)) or by_name.get(unit)
+        path = by_name.get(safe_file_name(unit)) or by_name.get(unit)
         if path is not None:
             copies[unit] = path
     return copies
@@ -679,8 +660,6 @@ def feedback_drafts(collection: "Collection", outbox: str | Path, *, feedback_di
         OutputError: a draft or a copy cannot be written.
     """
     from .collect import MISSING, RETURN
-
-    from .inbox import refuse_inside_inbox
 
     refuse_inside_inbox(outbox, collection.inbox, "邮件草稿目录")
     plan = MailPlan(outbox=_prepare_outbox(outbox))
@@ -742,7 +721,7 @@ def _append_log(path: Path, draft: Draft, data: bytes, result: str) -> None:
         "message_id": draft.message_id, "key": draft.key, "unit": draft.unit, "kind": draft.kind,
         "to": draft.to, "subject": draft.subject, "file": draft.path.name,
         "sha256": hashlib.sha256(data).hexdigest(),
-        "time": dt.datetime.now(CHINA_TZ).isoformat(timespec="seconds"), "result": result,
+        "time": dt.datetime.now(OFFICE_TZ).isoformat(timespec="seconds"), "result": result,
     }
     try:
         with open(path, "a", encoding="utf-8") as fh:

@@ -27,7 +27,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache, wraps
 
+from .excel import EXCEL_EPOCH, strip_excel_rejects
 from .form import Form
+from .text import decode_text
 
 __all__ = [
     "DateResult",
@@ -58,7 +60,6 @@ _INVISIBLE = dict.fromkeys(
     [0x00AD, 0x180E, *range(0x200B, 0x2010), *range(0x202A, 0x202F), *range(0x2060, 0x2065), 0xFEFF]
 )
 _WS_RUN = re.compile(r"\s+")
-_EXCEL_EPOCH = dt.date(1899, 12, 30)  # serial 1 = 1900-01-01 once the 1900 leap bug is skipped
 
 
 def cell_text(value: object) -> str:
@@ -125,16 +126,6 @@ def _datetime_text(d: dt.datetime) -> str:
     return f"{d.date().isoformat()} {_time_text(d.time())}"
 
 
-def decode_text(raw: bytes) -> str:
-    """Bytes of unknown encoding from Chinese users: UTF-8 (with or without BOM), else GB18030."""
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            return raw.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    return raw.decode("gb18030", errors="replace")
-
-
 def _nfkc(text: str) -> str:
     # Skipping pure ASCII saves most of the cost on typical cells.
     return text if text.isascii() else unicodedata.normalize("NFKC", text)
@@ -164,11 +155,6 @@ def clean_text(value: object) -> str:
     return "\n".join(line for line in cleaned if line)
 
 
-# Characters an .xlsx cell (XML 1.0) cannot hold: C0 controls other than tab/LF/CR,
-# surrogates (only lone ones can exist in a Python str) and the non-characters FFFE/FFFF.
-_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-
-
 def strip_control_chars(text: str) -> tuple[str, bool]:
     """Remove the characters Excel rejects in cell text.
 
@@ -181,10 +167,8 @@ def strip_control_chars(text: str) -> tuple[str, bool]:
     """
     if not isinstance(text, str):
         text = cell_text(text)
-    if _FORBIDDEN.search(text) is None:  # the usual case: no new string
-        return text, False
-    clean = _FORBIDDEN.sub("", text)
-    return clean, len(clean) != len(text)
+    clean = strip_excel_rejects(text)
+    return clean, clean is not text
 
 
 _NON_WORD = re.compile(r"[\W_]+")
@@ -536,7 +520,7 @@ def _parse_number(value: numbers.Real, text: str, year: int | None) -> DateResul
     if not math.isfinite(f):
         return _invalid(text)
     if _SERIAL_MIN <= f < _SERIAL_MAX:
-        return DateResult("ok", _EXCEL_EPOCH + dt.timedelta(days=int(f)), text)
+        return DateResult("ok", EXCEL_EPOCH + dt.timedelta(days=int(f)), text)
     if _ambiguous_float(f, text, year):
         return _invalid(text)
     # 20191031 typed into a number cell, or 10.31 read as a number.

@@ -19,10 +19,10 @@ import zipfile
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
-from .cells import cell_a1
+from .excel import cell_a1, column_index
 from .findings import ERROR, WARNING, Finding, make_finding
-from .form import Form, Layout, normalize_label
-from .normalize import decode_text
+from .form import Form, Layout
+from .text import decode_text, normalize_label
 
 # Caps on what is read from one sheet: a real ledger has tens of rows and 11 columns; a
 # sheet of a million rows or 16,384 columns of junk must not exhaust memory.
@@ -256,13 +256,6 @@ _DIMENSION = re.compile(rb"<dimension\b[^>]*/>")
 _MERGE_EL = re.compile(rb'<mergeCell\b[^>]*ref="[A-Z]{1,3}\d+:([A-Z]{1,3})(\d+)"[^>]*/>')
 
 
-def _col_index(letters: bytes) -> int:
-    n = 0
-    for ch in letters.upper():
-        n = n * 26 + ch - 64
-    return n
-
-
 # A cell reference past column BL (64) or with a 5-digit row: what could make calamine's
 # grid large. (A literal first, no \\b: re then scans with a fast substring search. Rows
 # 5,001-9,999 are harmless to allocate and are capped after reading.)
@@ -289,7 +282,7 @@ def _cut_sheet(xml: bytes) -> tuple[bytes, bool]:
 
     def cell(m: re.Match) -> bytes:
         ref = _R_ATTR.search(m.group(1))
-        if ref and ref.group(1) and _col_index(ref.group(1)) > MAX_COLS:
+        if ref and ref.group(1) and column_index(ref.group(1)) > MAX_COLS:
             return cut(m.group(0))
         return m.group(0)
 
@@ -303,7 +296,7 @@ def _cut_sheet(xml: bytes) -> tuple[bytes, bool]:
         return b"<row" + m.group(1) + b">" + _CELL_EL.sub(cell, m.group(3)) + b"</row>"
 
     def merge(m: re.Match) -> bytes:
-        return b"" if int(m.group(2)) > MAX_ROWS or _col_index(m.group(1)) > MAX_COLS else m.group(0)
+        return b"" if int(m.group(2)) > MAX_ROWS or column_index(m.group(1)) > MAX_COLS else m.group(0)
 
     xml = _DIMENSION.sub(b"", xml)
     xml = _ROW_EL.sub(row, xml)

@@ -12,8 +12,8 @@ import io
 
 from .campaign import Campaign
 from .findings import Finding, make_finding
-from .form import normalize_label
 from .inbox import Document
+from .text import cn_date, cn_datetime, normalize_label
 
 REPORT_WORDS = ("自评", "自查", "报告")
 # The unit and the word 自评 sit in the title: a few pages are enough, and bounded work
@@ -113,17 +113,13 @@ def recognise_reports(docs: list[Document], campaign: Campaign, as_of: dt.date |
         first = items[0]
         if first.received and first.received.date() > campaign.report_due:
             findings.append(make_finding("report.late", unit=unit, file=first.path,
-                                         received=first.received.strftime("%Y-%m-%d %H:%M"),
-                                         due=_fmt(campaign.report_due)))
+                                         received=cn_datetime(first.received),
+                                         due=cn_date(campaign.report_due)))
         for old in items[:-1]:
             outcomes[old.path] = (unit, "自评报告", outcomes[old.path][2] + "；已有更新的版本")
     if as_of is not None and as_of > campaign.report_due:
         for name in campaign.unit_names:
             if name not in info:
-                findings.append(make_finding("report.missing", unit=name, as_of=_fmt(as_of),
-                                             due=_fmt(campaign.report_due)))
+                findings.append(make_finding("report.missing", unit=name, as_of=cn_date(as_of),
+                                             due=cn_date(campaign.report_due)))
     return info, findings, outcomes
-
-
-def _fmt(d: dt.date) -> str:
-    return f"{d.year}年{d.month}月{d.day}日"

@@ -12,6 +12,7 @@ import random
 from dataclasses import dataclass, field, replace
 
 from .campaign import Campaign, Unit
+from .text import OFFICE_TZ
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程魏苏吕丁任沈姚卢傅钟姜崔谭廖范汪陆金石戴贾韦夏邱方侯邹熊孟秦白江阎薛尹段雷黎史龙陶贺顾毛郝龚邵万钱严覃武"
 GIVEN = ["建华", "志强", "秀英", "丽娟", "海燕", "国庆", "晓明", "文杰", "春梅", "玉兰", "立新", "卫东", "红霞",
@@ -327,7 +328,7 @@ def email_with_attachments(sender: str, to: str, subject: str, date: dt.datetime
     msg["From"] = sender
     msg["To"] = to
     msg["Subject"] = subject
-    msg["Date"] = format_datetime(date.replace(tzinfo=dt.timezone(dt.timedelta(hours=8))))
+    msg["Date"] = format_datetime(date.replace(tzinfo=OFFICE_TZ))
     msg.set_content(body)
     for name, data in attachments:
         msg.add_attachment(data, maintype="application", subtype="octet-stream", filename=name)

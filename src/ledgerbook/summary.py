@@ -30,9 +30,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import numbers
-import os
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Mapping
@@ -44,13 +42,11 @@ from xlsxwriter.exceptions import XlsxWriterException
 from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
-from .changes import (
-    EXCEL_CELL_LIMIT, FORMAT_VERSION, SNAPSHOT_SHEET, Changes, is_blank, snapshot_lines, strip_excel_rejects,
-)
-from .cells import cell_a1
+from .changes import FORMAT_VERSION, SNAPSHOT_SHEET, Changes, snapshot_lines
+from .excel import EXCEL_CELL_LIMIT, cell_a1, estimated_lines, is_blank, row_height, strip_excel_rejects
 from .collect import MISSING, PASSED, RETURN, Collection
-from .errors import OutputError
-from .inbox import refuse_inside_inbox
+from .outputs import atomic_save, check_target, refuse_inside_inbox
+from .text import OFFICE_TZ
 from .findings import CATALOGUE, ERROR, INFO, WARNING
 
 OVERVIEW, SUBMISSIONS, CHANGES, ROWS, BY_PROBLEM, FINDINGS, LIAISONS, FILES, OVERFLOW = (
@@ -188,24 +184,13 @@ def _naive(value: dt.datetime) -> dt.datetime:
     if isinstance(value, pd.Timestamp):
         value = value.to_pydatetime()
     if value.tzinfo is not None:
-        value = value.astimezone(dt.timezone(dt.timedelta(hours=8))).replace(tzinfo=None)
+        value = value.astimezone(OFFICE_TZ).replace(tzinfo=None)
     return value
 
 
 def _is_number(value: object) -> bool:
     # numbers.Real covers numpy numbers too; bools (numpy's bool_ is not Real) are 是/否 text.
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
-
-
-def _lines(text: str, width: float) -> int:
-    """Lines a wrapped text takes in a column `width` characters wide (fast estimate).
-
-    UTF-8 length + character count halves to 1 per ASCII character and 2 per Han character,
-    which is their display width, without a Python loop over characters.
-    """
-    usable = max(width - 1.5, 1)
-    return sum(max(1, math.ceil((len(part.encode("utf-8", "replace")) + len(part)) / 2 / usable))
-               for part in text.split("\n"))
 
 
 # Font size 10 in table sheets: about 13 pt per wrapped line; Excel caps a row at 409 pt.
@@ -223,7 +208,7 @@ def _fit_row(ws: Worksheet, row: int, values: tuple, wrapped: list[tuple[int, fl
     for c, width in wrapped:
         value = values[c]
         if isinstance(value, str) and (len(value) * 2 > width or "\n" in value):
-            lines = max(lines, _lines(value, width))
+            lines = max(lines, estimated_lines(value, width))
     if lines > 1:
         ws.set_row(row, min(_MAX_ROW_PT, lines * _LINE_PT + 2))
     _forget_written_rows(ws, row)
@@ -241,11 +226,6 @@ def _forget_written_rows(ws: Worksheet, row: int) -> None:
         records = getattr(ws, name, None)
         if isinstance(records, dict):
             records.pop(row - 2, None)
-
-
-def _row_height(text: str, width: float, line_pt: float = 15.0) -> float:
-    """Height (points) that shows wrapped text whole in a column `width` characters wide."""
-    return max(line_pt, _lines(text, width) * line_pt + 3)
 
 
 # --------------------------------------------------------------------------- the workbook
@@ -517,7 +497,7 @@ def _write_by_problem(book: _Book, collection: Collection) -> None:
     for i, name in enumerate(names, 1):
         text = (f"{i}. {name}：{full[name]}" if name in full
                 else f"{name}：重点问题不在菜单之中的行（见“校验结果”中的 row.category_invalid）")
-        ws.set_row(row, _row_height(text, width, 14))
+        ws.set_row(row, row_height(text, width, 14))
         ws.merge_range(row, 0, row, ncols - 1, "", note_fmt)
         book.text(ws, row, 0, text, note_fmt)
         row += 1
@@ -600,7 +580,7 @@ class _Overview:
 
     def note(self, text: str, first: int = 1) -> None:
         fmt = self.book.fmt("long", font_size=10, font_color="#404040")
-        self._merged(text, fmt, first=first, height=_row_height(text, self._span_width(first), 14))
+        self._merged(text, fmt, first=first, height=row_height(text, self._span_width(first), 14))
         self.row += 1
 
     def table(self, headers: list[str], rows: list[list[object]], kinds: list[str], first_col: int = 0,
@@ -618,7 +598,7 @@ class _Overview:
             height = 16.0
             for i, (value, kind) in enumerate(zip(values, kinds)):
                 if kind == "long" and isinstance(value, str):
-                    height = max(height, _row_height(value, _OVERVIEW_WIDTHS[first_col + i], 14))
+                    height = max(height, row_height(value, _OVERVIEW_WIDTHS[first_col + i], 14))
             ws.set_row(self.row, height)
             for i, (value, kind) in enumerate(zip(values, kinds)):
                 colour = STATUS_COLOURS.get(value) if colour_col == i and isinstance(value, str) else None
@@ -675,7 +655,7 @@ class _Overview:
         label = self.book.fmt("text", bold=True, font_color="#404040")
         value = self.book.fmt("long")
         for name, text in facts:
-            self.ws.set_row(self.row, _row_height(text, self._span_width(2), 15))
+            self.ws.set_row(self.row, row_height(text, self._span_width(2), 15))
             self.ws.write_string(self.row, 1, name, label)
             self.ws.merge_range(self.row, 2, self.row, _OVERVIEW_LAST_COL, "", value)
             self.book.text(self.ws, self.row, 2, text, value)
@@ -840,30 +820,6 @@ def _changes_line(changes: Changes) -> str:
 # --------------------------------------------------------------------------- entry point
 
 
-def _lock_files(path: Path) -> list[Path]:
-    """Lock files Excel, WPS and LibreOffice leave next to an open workbook."""
-    name = path.name
-    return [path.with_name(f"~${name}"), path.with_name(f"~${name[2:]}"), path.with_name(f".~lock.{name}#"),
-            path.with_name(f".~{name}")]
-
-
-def _check_target(path: Path) -> None:
-    if path.is_dir():
-        raise OutputError(f"无法写入汇总表 {path}：这是一个文件夹")
-    if path.exists():
-        for lock in _lock_files(path):
-            if lock.exists():
-                raise OutputError(f"汇总表 {path.name} 正在 Excel/WPS 中打开（发现 {lock.name}），请先关闭该文件再运行")
-        if not os.access(path, os.W_OK):
-            raise OutputError(f"无法写入汇总表 {path}：文件是只读的")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise OutputError(f"无法创建目录 {path.parent}：{exc.strerror or exc}") from None
-    if not os.access(path.parent, os.W_OK):
-        raise OutputError(f"无法写入汇总表 {path}：目录 {path.parent} 不可写")
-
-
 def write_summary(collection: Collection, path: str | Path, *, generated_at: dt.datetime | None = None,
                   since: Changes | None = None) -> Path:
     """Write the summary workbook (汇总表) of a collection.
@@ -888,24 +844,9 @@ def write_summary(collection: Collection, path: str | Path, *, generated_at: dt.
     """
     path = Path(path)
     refuse_inside_inbox(path, collection.inbox, "汇总表")
-    _check_target(path)
-    try:
-        fd, tmp_name = tempfile.mkstemp(prefix=".~ledgerbook-", suffix=".xlsx", dir=path.parent)
-    except OSError as exc:
-        raise OutputError(f"无法写入汇总表 {path}：{exc.strerror or exc}") from None
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        _write_workbook(collection, tmp, generated_at, since)
-        mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
-        os.chmod(tmp, mode)  # mkstemp makes 0600; a summary is meant to be shared
-        os.replace(tmp, path)
-    except (OSError, XlsxWriterException) as exc:
-        raise OutputError(f"无法写入汇总表 {path}：{getattr(exc, 'strerror', None) or exc}") from None
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return path
+    check_target(path, "汇总表")
+    return atomic_save(path, lambda tmp: _write_workbook(collection, tmp, generated_at, since), "汇总表",
+                       errors=(XlsxWriterException,))
 
 
 def _write_workbook(collection: Collection, path: Path, generated_at: dt.datetime | None,

@@ -28,9 +28,6 @@ feedback writer can re-apply the same rules with openpyxl on a returned file's o
 from __future__ import annotations
 
 import datetime as dt
-import math
-import re
-import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,9 +39,11 @@ from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
 from .campaign import Campaign, Unit
-from .cells import cell_a1, cell_column_letter
+from .excel import cell_a1, cell_column_letter, row_height
 from .errors import OutputError
 from .form import FIELD_SLOTS, SUBTITLE_ROW, TITLE_ROW, Form, Layout, template_layout
+from .outputs import safe_file_name, unique_file_name
+from .text import cn_date
 
 __all__ = [
     "LISTS",
@@ -95,9 +94,6 @@ SHEET_PROTECTION = {
     "select_locked_cells": True,
     "select_unlocked_cells": True,
 }
-
-_ILLEGAL_FILENAME = re.compile(r'[\\/:*?"<>|\x00-\x1f]+')
-
 
 # --------------------------------------------------------------------------- data
 
@@ -240,10 +236,6 @@ def marker_rows(campaign: Campaign, unit: Unit | None = None) -> list[tuple[str,
 
 def _iso(day: dt.date) -> str:
     return day.isoformat()
-
-
-def _cn_date(day: dt.date) -> str:
-    return f"{day.year}年{day.month}月{day.day}日"
 
 
 class _KeepMissing(dict):
@@ -486,20 +478,6 @@ class _Styles:
 # --------------------------------------------------------------------------- the ledger sheet
 
 
-def _row_height(text: str, width: float, line_height: float = 15.0) -> float:
-    """Height (points) for wrapped text in a cell `width` characters wide.
-
-    LibreOffice keeps the stored height of a row and does not grow it for wrapped text
-    written by xlsxwriter, so rows of long static text get a height from an estimate: a Han
-    character (and a curly quote, full width in 宋体) is about two character widths of the
-    default font in Excel; LibreOffice sets them a little narrower, so rows there may show a
-    spare line, never a cut one.
-    """
-    units = sum(2.1 if unicodedata.east_asian_width(ch) in "WFA" else 1.1 for ch in text)
-    lines = max(1, math.ceil(units / max(width - 2, 1)))
-    return lines * line_height + 6
-
-
 def _slot(label_col: int) -> tuple[int, int, int, int]:
     """The FIELD_SLOTS entry whose label sits in this column (gives the spans)."""
     for slot in FIELD_SLOTS:
@@ -561,7 +539,7 @@ def _contact(campaign: Campaign) -> list[str]:
 
 
 def _subtitle(campaign: Campaign) -> str:
-    due = f"请于{_cn_date(campaign.ledger_due)}前报送{campaign.department}"
+    due = f"请于{cn_date(campaign.ledger_due)}前报送{campaign.department}"
     return "　".join([due, *_contact(campaign)])
 
 
@@ -599,7 +577,7 @@ def _guidance(campaign: Campaign) -> str:
     form = campaign.form
     by_kind = _labels_by_kind(form)
     menu = "、".join(by_kind.get("category", []))
-    window = f"{_cn_date(campaign.start)}至{_cn_date(campaign.rectification_due)}"
+    window = f"{cn_date(campaign.start)}至{cn_date(campaign.rectification_due)}"
     parts = [
         f"每个{_column_label(form, 'target')}的每一项{menu}填一行",
         f"{'、'.join(by_kind.get('category', []) + by_kind.get('progress', []))}从下拉列表选择",
@@ -620,7 +598,7 @@ def _write_table(ws: Worksheet, st: _Styles, form: Form, layout: Layout, fill: L
     for i in range(max(form.input_rows, len(typed))):
         row, values = layout.first_row + i, typed[i] if i < len(typed) else {}
         if values:  # typed text: a height that shows it (blank rows keep Excel's autofit)
-            ws.set_row(row, max(_row_height(str(values.get(c.key) or ""), c.width) for c in form.columns))
+            ws.set_row(row, max(row_height(str(values.get(c.key) or ""), c.width) for c in form.columns))
         for col in form.columns:
             c = layout.columns[col.key]
             if col.kind == "seq":  # 序号 is the department's numbering: written and locked
@@ -652,7 +630,7 @@ def _write_ledger_sheet(ws: Worksheet, st: _Styles, campaign: Campaign, layout: 
     _write_heading(ws, st, campaign, width)
     _write_unit_block(ws, st, form, layout, unit, fill)
     guide_row, guidance = layout.header_row - 1, _guidance(campaign)
-    ws.set_row(guide_row, max(24, _row_height(guidance, sum(c.width for c in form.columns), 14)))
+    ws.set_row(guide_row, max(24, row_height(guidance, sum(c.width for c in form.columns), 14)))
     ws.merge_range(guide_row, 0, guide_row, width - 1, guidance, st.guidance)
     _write_table(ws, st, form, layout, fill)
     for spec in validation_specs(campaign, layout, unit):
@@ -696,14 +674,14 @@ def _rules(campaign: Campaign, unit: Unit | None) -> list[str]:
         f"选项文字；{_quoted([_column_label(form, 'measure')])}针对具体问题逐条写明，不同问题不要照搬同一条措施。",
         f"{_quoted(by_kind.get('person', []))}须填写具体人员姓名，可写多人；"
         f"不能只写职务或集体（如{_quoted(list(form.collectives[:3]))}）。",
-        f"{_quoted(by_kind.get('date', []))}填写{_cn_date(campaign.start)}至{_cn_date(campaign.rectification_due)}"
+        f"{_quoted(by_kind.get('date', []))}填写{cn_date(campaign.start)}至{cn_date(campaign.rectification_due)}"
         f"之间的具体日期，格式如{_iso(campaign.rectification_due)}；不写{_vague_examples(form)}等没有日期的表述。",
         f"{_quoted(by_kind.get('progress', []))}选择{'、'.join(form.progress_values)}之一，"
         f"集中整顿期间再次报送台账时一并更新。",
         "带红色*的为必填项。行数不够时，在表格中间（两行之间）插入行，新行自动带有下拉列表；"
         "请勿修改表头、增删列或重命名工作表。",
         f"请保存为 .xlsx 格式（WPS 用户请另存为 Excel 格式），文件名含本单位名称，"
-        f"于{_cn_date(campaign.ledger_due)}前发送至{campaign.department}{mail}。",
+        f"于{cn_date(campaign.ledger_due)}前发送至{campaign.department}{mail}。",
     ]
 
 
@@ -731,7 +709,7 @@ def _instructions(campaign: Campaign, unit: Unit | None) -> list[tuple[str, str,
         ("填写要求", _rules(campaign, unit), True),
         ("各栏填写说明", _column_guide(campaign, unit), False),
         (f"{menu}（共{len(form.problems)}项）", list(form.problems), True),
-        ("时间节点", [f"{_cn_date(day)}前：{what}" for day, what in milestones], False),
+        ("时间节点", [f"{cn_date(day)}前：{what}" for day, what in milestones], False),
         ("联系方式", ["　".join([campaign.department, *_contact(campaign)])], False),
     ]
     lines = [("title", "", f"{campaign.full_title}{form.instructions_sheet}")]
@@ -750,7 +728,7 @@ def _write_instructions(ws: Worksheet, st: _Styles, campaign: Campaign, unit: Un
             ws.set_row(row, 40)
             ws.merge_range(row, 0, row, 1, text, st.doc_title)
             continue
-        ws.set_row(row, 26 if kind == "heading" else _row_height(text, _INSTRUCTIONS_WIDTH))
+        ws.set_row(row, 26 if kind == "heading" else row_height(text, _INSTRUCTIONS_WIDTH))
         if number:
             ws.write_string(row, 0, number, st.doc_number)
         ws.write_string(row, 1, text, styles[kind])
@@ -850,8 +828,7 @@ def write_template(campaign: Campaign, path: str | Path, unit: Unit | None = Non
 
 def unit_template_name(campaign: Campaign, unit: Unit) -> str:
     """The file name of a unit's copy: ``整顿台账_<单位>.xlsx``, safe on every file system."""
-    name = _ILLEGAL_FILENAME.sub("_", unit.name).strip(" .") or "_"
-    return f"{campaign.form.sheet}_{name}.xlsx"
+    return f"{campaign.form.sheet}_{safe_file_name(unit.name)}.xlsx"
 
 
 def write_unit_templates(campaign: Campaign, directory: str | Path) -> list[Path]:
@@ -871,10 +848,6 @@ def write_unit_templates(campaign: Campaign, directory: str | Path) -> list[Path
     written: list[Path] = []
     taken: set[str] = set()
     for unit in campaign.units:
-        name = unit_template_name(campaign, unit)
-        stem, n = name[: -len(".xlsx")], 2
-        while name.lower() in taken:  # two names that differ only in illegal characters
-            name, n = f"{stem}_{n}.xlsx", n + 1
-        taken.add(name.lower())
+        name = unique_file_name(unit_template_name(campaign, unit), taken)
         written.append(write_template(campaign, directory / name, unit))
     return written

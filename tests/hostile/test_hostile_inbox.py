@@ -21,10 +21,11 @@ from pathlib import Path
 import pytest
 
 from ledgerbook import inbox as inbox_module
-from ledgerbook.inbox import LOCAL_TZ, scan_inbox
+from ledgerbook.text import OFFICE_TZ
+from ledgerbook.inbox import scan_inbox
 
 MB = 1024 * 1024
-MTIME = dt.datetime(2019, 9, 10, 8, 0, tzinfo=LOCAL_TZ).timestamp()
+MTIME = dt.datetime(2019, 9, 10, 8, 0, tzinfo=OFFICE_TZ).timestamp()
 MTIME_LOCAL = dt.datetime(2019, 9, 10, 8, 0)
 PDF = b"%PDF-1.4\n%%EOF\n"
 # A tiny but real OOXML workbook shape: enough for sniffing as xlsx.

@@ -16,10 +16,10 @@ import pytest
 import ledgerbook.collect as collect_module
 import ledgerbook.reader as reader_module
 from ledgerbook.collect import collect
-from ledgerbook.inbox import LOCAL_TZ
+from ledgerbook.text import OFFICE_TZ
 from ledgerbook.samples import clean_ledger, email_with_attachments
 
-RECEIVED = dt.datetime(2019, 9, 12, 9, 0, tzinfo=LOCAL_TZ).timestamp()
+RECEIVED = dt.datetime(2019, 9, 12, 9, 0, tzinfo=OFFICE_TZ).timestamp()
 GENERATED_AT = dt.datetime(2019, 9, 20, 8, 0)
 HAN = re.compile(r"[\u4e00-\u9fff]")
 PEERS = ["calamine__OOM_alloc3.xls", "calamine__issue_666_panic.xlsb", "excelize__BadWorkbook.xlsx",

@@ -26,12 +26,12 @@ from hypothesis import strategies as st
 
 from ledgerbook import inbox as inbox_module
 from ledgerbook.collect import collect
-from ledgerbook.inbox import LOCAL_TZ
+from ledgerbook.text import OFFICE_TZ
 from ledgerbook.reader import MAX_COLS, MAX_ROWS, read_ledger
 from ledgerbook.samples import clean_ledger
 
 VALID = "valid.xlsx"
-RECEIVED = dt.datetime(2019, 9, 12, 9, 0, tzinfo=LOCAL_TZ).timestamp()
+RECEIVED = dt.datetime(2019, 9, 12, 9, 0, tzinfo=OFFICE_TZ).timestamp()
 HAN = re.compile(r"[\u4e00-\u9fff]")
 NOT_TAKEN_READ = {"无法读取", "无法识别"}
 
