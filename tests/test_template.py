@@ -20,17 +20,8 @@ from ledgerbook.excel import cell_a1
 from ledgerbook.errors import OutputError
 from ledgerbook.form import FIELD_SLOTS, Layout, template_layout
 from ledgerbook.text import normalize_label
-from ledgerbook.template import (
-    LISTS,
-    MARKER_KEYS,
-    ValidationSpec,
-    list_sources,
-    marker_rows,
-    unit_template_name,
-    validation_specs,
-    write_template,
-    write_unit_templates,
-)
+from ledgerbook.rules import LISTS, MARKER_KEYS, ValidationSpec, list_sources, marker_rows, validation_specs
+from ledgerbook.template import unit_template_name, write_template, write_unit_templates
 
 EXCEL_EPOCH = dt.date(1899, 12, 30)
 REFERENCE = Path(__file__).parent / "data" / "template" / "master"

@@ -20,6 +20,7 @@ from .normalize import (
     parse_phone, parse_progress, parse_qq, strip_control_chars,
 )
 from .reader import Ledger
+from .rules import MARKER_KEYS
 from .text import cn_date, normalize_label
 
 # A measure shorter than this (in meaningful characters) is not compared for copying: "加强学习"
@@ -67,7 +68,7 @@ def check_unit_block(ledger: Ledger, unit: str, known: bool, campaign: Campaign)
             out.append(make_finding("unit.secretary_mismatch", cell=ledger.field_cell("secretary"),
                                     value=cell_text(secretary_raw), expected=roster_unit.secretary, **common))
 
-    marker_unit = ledger.marker.get("单位", "")
+    marker_unit = ledger.marker.get(MARKER_KEYS["unit"], "")
     unit_cell_text = cell_text(_without_controls(ledger.field_value("unit")))
     if marker_unit and unit_cell_text:
         typed = campaign.match_unit(unit_cell_text) or unit_cell_text

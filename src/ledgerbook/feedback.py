@@ -20,7 +20,7 @@ How a copy is made:
 
 The copy keeps the form working. openpyxl drops data validations that Excel stored in its
 ``x14`` extension part, and retyped files never had any, so every rule of
-:func:`ledgerbook.template.validation_specs` missing on the sheet is re-created on the file's
+:func:`ledgerbook.rules.validation_specs` missing on the sheet is re-created on the file's
 own layout; the drop-down lists (defined names ``lb_problems``…) are added with the hidden
 ``_ledgerbook`` sheet when the workbook lacks them; input cells are unlocked and the ledger
 sheet is protected again with the template's permissions.
@@ -64,10 +64,9 @@ from .normalize import cell_text, strip_control_chars
 from .outputs import atomic_save, refuse_inside_inbox, safe_file_name, unique_file_name
 from .reader import Ledger
 from .text import cn_date
-# SHEET_PROTECTION is the template's sheet-protection options: the copy allows what the form allows.
-from .template import (
-    SHEET_PROTECTION, MARKER_KEYS, ValidationSpec, list_sources, marker_rows, validation_specs, write_template,
-)
+# SHEET_PROTECTION is the form's sheet-protection options: the copy allows what the form allows.
+from .rules import MARKER_KEYS, SHEET_PROTECTION, ValidationSpec, list_sources, marker_rows, validation_specs
+from .template import write_template
 
 if TYPE_CHECKING:
     from .collect import Collection
@@ -170,7 +169,7 @@ class _FillRow:
 
 @dataclass
 class _Fill:
-    """A :class:`ledgerbook.template.LedgerFill` holding the values a ledger was read with."""
+    """A :class:`ledgerbook.rules.LedgerFill` holding the values a ledger was read with."""
 
     field_values: dict[str, object]
     rows: list[_FillRow] = field(default_factory=list)

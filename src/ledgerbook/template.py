@@ -20,18 +20,15 @@ neighbour), so a unit that needs more (target, problem) rows than prepared inser
 middle of the table and keeps its drop-downs. Deleting rows and inserting or deleting columns
 stay off: they would change the layout the reader expects.
 
-Data validations are described library-neutrally by :func:`validation_specs` (one small factory
-per field/column ``kind``, as in tableschema-to-template's ``validation_factory``) so that the
-feedback writer can re-apply the same rules with openpyxl on a returned file's own layout.
+The lists, the marker, the protection and the data validations are the form's rules, kept
+library-neutral in :mod:`ledgerbook.rules` so that the feedback writer re-applies the same
+rules with openpyxl; this module only writes them with xlsxwriter.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
 import xlsxwriter
 from xlsxwriter.exceptions import FileCreateError
@@ -39,376 +36,23 @@ from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
 from .campaign import Campaign, Unit
-from .excel import cell_a1, cell_column_letter, row_height
+from .excel import row_height
 from .errors import OutputError
 from .form import FIELD_SLOTS, SUBTITLE_ROW, TITLE_ROW, Form, Layout, template_layout
 from .outputs import safe_file_name, unique_file_name
+from .rules import (
+    MARKER_PROPERTY_PREFIX, SHEET_PROTECTION, LedgerFill, ListSource, ValidationSpec, column_label, fill_placeholders,
+    iso_date, labels_by_kind, list_sources, marker_rows, vague_examples, validation_specs,
+)
 from .text import cn_date
 
-__all__ = [
-    "LISTS",
-    "MARKER_KEYS",
-    "LedgerFill",
-    "ListSource",
-    "ValidationSpec",
-    "list_sources",
-    "marker_rows",
-    "unit_template_name",
-    "validation_specs",
-    "write_template",
-    "write_unit_templates",
-]
-
-#: Workbook-level defined name of each drop-down source, by the field/column kind it serves.
-LISTS: dict[str, str] = {"category": "lb_problems", "progress": "lb_progress", "unit": "lb_units"}
-
-#: Keys (column A of the marker sheet) of the marker's key/value rows, in order.
-MARKER_KEYS: dict[str, str] = {"version": "表单版本", "campaign": "活动", "unit": "单位", "institution": "机构"}
-
-# The drop-down source lists sit on the marker sheet right of the key/value rows, one per
-# column from D, with the list's title in row 1 and its values from row 2.
-_LIST_FIRST_COL = 3
-
-# Rules the form states in prose (spec §3) but not as numbers: the length of a phone number
-# with area code and extension, and of a QQ number.
-_PHONE_LENGTH = (7, 20)
-_QQ_LENGTH = (5, 11)
-
-# Excel's limits for data-validation texts (UTF-16 units; Han characters count one each).
-_TITLE_MAX, _MESSAGE_MAX = 32, 255
+__all__ = ["unit_template_name", "write_template", "write_unit_templates"]
 
 # The text column of the instructions sheet, in characters.
 _INSTRUCTIONS_WIDTH = 100
 
 # Narrow margins, inches: the wide table needs the width.
 _MARGINS = {"left": 0.25, "right": 0.25, "top": 0.6, "bottom": 0.6}
-
-SHEET_PROTECTION = {
-    "format_cells": False,
-    "format_columns": True,
-    "format_rows": True,
-    "insert_rows": True,
-    "insert_columns": False,
-    "delete_rows": False,
-    "delete_columns": False,
-    "select_locked_cells": True,
-    "select_unlocked_cells": True,
-}
-
-# --------------------------------------------------------------------------- data
-
-
-@dataclass(frozen=True)
-class ListSource:
-    """A drop-down source: a defined name over a column of the marker sheet.
-
-    Attributes:
-        name: the workbook-level defined name, e.g. ``lb_problems``.
-        title: the text above the values (the form label of what the list serves).
-        values: the list's entries, in order.
-        column: 0-based column on the marker sheet; values start on its second row.
-    """
-
-    name: str
-    title: str
-    values: tuple[str, ...]
-    column: int
-
-    def ref(self, sheet: str) -> str:
-        """The absolute range the name points at, e.g. ``'_ledgerbook'!$D$2:$D$9``."""
-        letter = cell_column_letter(self.column)
-        last = max(len(self.values), 1) + 1
-        quoted = sheet.replace("'", "''")
-        return f"'{quoted}'!${letter}$2:${letter}${last}"
-
-
-@dataclass(frozen=True)
-class ValidationSpec:
-    """One data validation of the form, independent of the library that writes it.
-
-    Formulas carry a leading ``=`` as typed in Excel and given to xlsxwriter; strip it for
-    openpyxl's ``formula1``. Date bounds are :class:`datetime.date`, text lengths are ints.
-
-    Attributes:
-        key: the form field or column key the validation serves.
-        sqref: the cells, in A1 (``E7:E66``; a single cell for a unit-block value).
-        type: OOXML type: ``list``, ``date``, ``textLength``, ``custom`` or ``any`` (prompt
-            only; openpyxl's ``type=None``).
-        operator: OOXML operator (``between``, ``greaterThanOrEqual``…), None for list/any.
-        formula1: the list source (``=lb_problems``) or a custom formula.
-        minimum: lower bound (date or length), None when unused.
-        maximum: upper bound, None when unused.
-        input_title: title of the input prompt (≤32 characters).
-        input_message: the input prompt (≤255 characters).
-        error_title: title of the error alert (≤32 characters).
-        error_message: the error alert (≤255 characters).
-        error_type: ``stop``, ``warning`` or ``information``.
-        allow_blank: blank cells pass.
-    """
-
-    key: str
-    sqref: str
-    type: str
-    operator: str | None = None
-    formula1: str | None = None
-    minimum: dt.date | int | None = None
-    maximum: dt.date | int | None = None
-    input_title: str = ""
-    input_message: str = ""
-    error_title: str = ""
-    error_message: str = ""
-    error_type: str = "stop"
-    allow_blank: bool = True
-
-
-class _RowValues(Protocol):
-    def values(self) -> Mapping[str, object]: ...
-
-
-class LedgerFill(Protocol):
-    """Values to type into the form, as a unit would (``samples.LedgerSpec`` is one).
-
-    ``fields()`` maps unit-block field keys, each row's ``values()`` maps column keys, to what
-    was typed: text, a number, a date, or blank. ``unprotect`` (optional) leaves the ledger
-    sheet unprotected, as a unit that removed the protection.
-    """
-
-    rows: Sequence[_RowValues]
-
-    def fields(self) -> Mapping[str, object]: ...
-
-
-@dataclass(frozen=True)
-class _Target:
-    """What a validation factory needs to know about one field or column."""
-
-    key: str
-    label: str
-    kind: str
-    prompt: str
-    sqref: str
-    in_table: bool
-
-
-def list_sources(campaign: Campaign) -> tuple[ListSource, ...]:
-    """The drop-down source lists of a campaign's form, with their defined names.
-
-    Args:
-        campaign: gives the menu (possibly overridden), the progress values and the roster.
-
-    Returns:
-        One :class:`ListSource` per entry of :data:`LISTS`, in marker-sheet column order.
-    """
-    form = campaign.form
-    titles = {c.kind: c.label for c in form.columns} | {f.kind: f.label for f in form.fields}
-    values = {"category": form.problems, "progress": form.progress_values, "unit": campaign.unit_names}
-    return tuple(
-        ListSource(name=name, title=titles.get(kind, name), values=tuple(values[kind]), column=_LIST_FIRST_COL + i)
-        for i, (kind, name) in enumerate(LISTS.items())
-    )
-
-
-#: Prefix of the custom document properties that repeat the marker (see _set_properties).
-MARKER_PROPERTY_PREFIX = "ledgerbook."
-
-
-def marker_rows(campaign: Campaign, unit: Unit | None = None) -> list[tuple[str, str]]:
-    """The marker sheet's key/value rows (A1:B4).
-
-    Args:
-        campaign: the campaign the form belongs to.
-        unit: the unit of a per-unit copy; None for the master (the 单位 value stays empty).
-
-    Returns:
-        ``[(MARKER_KEYS[...], value), ...]`` in :data:`MARKER_KEYS` order.
-    """
-    values = {
-        "version": campaign.form.version,
-        "campaign": campaign.full_title,
-        "unit": unit.name if unit else "",
-        "institution": campaign.institution,
-    }
-    return [(MARKER_KEYS[k], values[k]) for k in MARKER_KEYS]
-
-
-# --------------------------------------------------------------------------- validations
-
-
-def _iso(day: dt.date) -> str:
-    return day.isoformat()
-
-
-class _KeepMissing(dict):
-    """format_map mapping that leaves unknown placeholders as they were."""
-
-    def __missing__(self, key: str) -> str:
-        return "{" + key + "}"
-
-
-def _fill(text: str, campaign: Campaign) -> str:
-    """A form prompt with its date placeholders filled in (ISO dates: what the cell accepts)."""
-    if "{" not in text:
-        return text
-    values = _KeepMissing(
-        start=_iso(campaign.start), end=_iso(campaign.rectification_due), ledger_due=_iso(campaign.ledger_due),
-        report_due=_iso(campaign.report_due), year=str(campaign.year),
-    )
-    try:
-        return text.format_map(values)
-    except (ValueError, IndexError):  # stray braces in a hand-edited form file: show as written
-        return text
-
-
-def _labels_by_kind(form: Form) -> dict[str, list[str]]:
-    """Table column labels grouped by kind, in form order."""
-    by_kind: dict[str, list[str]] = {}
-    for col in form.columns:
-        by_kind.setdefault(col.kind, []).append(col.label)
-    return by_kind
-
-
-def _column_label(form: Form, key: str) -> str:
-    return next((c.label for c in form.columns if c.key == key), "")
-
-
-def _vague_examples(form: Form, count: int = 3) -> str:
-    """A few of the form's vague deadline phrases, quoted (the longer ones read as phrases)."""
-    phrases = [v for v in form.vague_deadlines if len(v) >= 4] or list(form.vague_deadlines)
-    return "、".join(f"“{v}”" for v in phrases[:count])
-
-
-def _clip(text: str, limit: int) -> str:
-    # Excel refuses the whole validation when a text is too long; a clipped prompt is better.
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _spec(target: _Target, **options) -> ValidationSpec:
-    options.setdefault("input_title", target.label)
-    options.setdefault("input_message", target.prompt)
-    for name, limit in (("input_title", _TITLE_MAX), ("error_title", _TITLE_MAX),
-                        ("input_message", _MESSAGE_MAX), ("error_message", _MESSAGE_MAX)):
-        if name in options:
-            options[name] = _clip(options[name], limit)
-    return ValidationSpec(key=target.key, sqref=target.sqref, **options)
-
-
-def _list_spec(target: _Target, campaign: Campaign, message: str) -> ValidationSpec:
-    return _spec(
-        target, type="list", formula1="=" + LISTS[target.kind],
-        error_title=f"请从下拉列表选择{target.label}", error_message=message, error_type="stop",
-    )
-
-
-def _category_spec(target: _Target, campaign: Campaign) -> ValidationSpec:
-    form = campaign.form
-    return _list_spec(
-        target, campaign,
-        f"{target.label}须从下拉列表的{len(form.problems)}项中选择一项，请勿自行输入或改写。"
-        f"一个{_column_label(form, 'target')}有多项问题时，每项问题填一行。",
-    )
-
-
-def _progress_spec(target: _Target, campaign: Campaign) -> ValidationSpec:
-    values = " / ".join(campaign.form.progress_values)
-    return _list_spec(target, campaign, f"{target.label}请从下拉列表选择：{values}。")
-
-
-def _unit_spec(target: _Target, campaign: Campaign) -> ValidationSpec:
-    return _list_spec(
-        target, campaign,
-        f"{target.label}须从下拉列表选择本单位全称（名单共{len(campaign.units)}个单位）。"
-        f"本单位不在名单中时，请联系{campaign.department}。",
-    )
-
-
-def _date_spec(target: _Target, campaign: Campaign) -> ValidationSpec:
-    if target.in_table:  # a deadline: inside the campaign window
-        start, end = campaign.start, campaign.rectification_due
-        return _spec(
-            target, type="date", operator="between", minimum=start, maximum=end,
-            error_title=f"{target.label}超出整治期限",
-            error_message=f"{target.label}须为{_iso(start)}至{_iso(end)}之间的具体日期，"
-                          f"如{_iso(end)}；不写{_vague_examples(campaign.form)}等没有日期的表述。",
-        )
-    # The date a ledger is filled in: updated ledgers come back after the window too.
-    return _spec(
-        target, type="date", operator="greaterThanOrEqual", minimum=campaign.start,
-        error_title=f"{target.label}有误",
-        error_message=f"{target.label}须为{_iso(campaign.start)}以后的日期，格式如{_iso(campaign.ledger_due)}。",
-    )
-
-
-def _length_spec(target: _Target, bounds: tuple[int, int]) -> ValidationSpec:
-    # A warning, not a stop: the checks judge the number properly; here it only catches typos.
-    low, high = bounds
-    return _spec(
-        target, type="textLength", operator="between", minimum=low, maximum=high,
-        error_title=f"请核对{target.label}", error_message=f"请核对{target.label}：{target.prompt}",
-        error_type="warning",
-    )
-
-
-def _phone_spec(target: _Target, campaign: Campaign) -> ValidationSpec:
-    return _length_spec(target, _PHONE_LENGTH)
-
-
-def _qq_spec(target: _Target, campaign: Campaign) -> ValidationSpec:
-    return _length_spec(target, _QQ_LENGTH)
-
-
-def _prompt_spec(target: _Target, campaign: Campaign) -> ValidationSpec | None:
-    # Names and free text get a prompt only: no rule in Excel can tell a name from a role.
-    return _spec(target, type="any") if target.prompt else None
-
-
-_FACTORIES: dict[str, Callable[[_Target, Campaign], ValidationSpec | None]] = {
-    "category": _category_spec,
-    "progress": _progress_spec,
-    "unit": _unit_spec,
-    "date": _date_spec,
-    "phone": _phone_spec,
-    "qq": _qq_spec,
-    "person": _prompt_spec,
-    "text": _prompt_spec,
-}
-
-
-def _targets(form: Form, layout: Layout, campaign: Campaign, unit: Unit | None) -> list[_Target]:
-    targets = []
-    for fld in form.fields:
-        if fld.key not in layout.fields or (unit is not None and fld.kind == "unit"):
-            continue  # a per-unit copy's unit cell is filled in and locked: nothing to choose
-        row, col = layout.fields[fld.key]
-        targets.append(_Target(fld.key, fld.label, fld.kind, _fill(fld.prompt, campaign), cell_a1(row, col), False))
-    for col in form.columns:
-        if col.key not in layout.columns:
-            continue
-        c = layout.columns[col.key]
-        sqref = f"{cell_a1(layout.first_row, c)}:{cell_a1(layout.last_row, c)}"
-        targets.append(_Target(col.key, col.label, col.kind, _fill(col.prompt, campaign), sqref, True))
-    return targets
-
-
-def validation_specs(campaign: Campaign, layout: Layout, unit: Unit | None = None) -> list[ValidationSpec]:
-    """The form's data validations on a layout, as plain records.
-
-    Args:
-        campaign: gives the form (labels, kinds, prompts, menu) and the dates and roster.
-        layout: where the cells are: :func:`template_layout` for the template, or the layout
-            the reader found in a returned file (columns moved, rows inserted).
-        unit: the unit of a per-unit copy: its 填报单位 cell gets no drop-down.
-
-    Returns:
-        Specs in form order (unit-block fields, then table columns); fields and columns
-        without a rule or prompt, and those missing from the layout, have none.
-    """
-    specs = []
-    for target in _targets(campaign.form, layout, campaign, unit):
-        spec = _FACTORIES.get(target.kind, _prompt_spec)(target, campaign)
-        if spec is not None:
-            specs.append(spec)
-    return specs
-
 
 _XLSXWRITER_TYPES = {"list": "list", "date": "date", "textLength": "length", "custom": "custom", "any": "any"}
 _XLSXWRITER_CRITERIA = {
@@ -575,11 +219,11 @@ def _write_unit_block(ws: Worksheet, st: _Styles, form: Form, layout: Layout, un
 def _guidance(campaign: Campaign) -> str:
     """The one-line reminder between the unit block and the table (labels from the form)."""
     form = campaign.form
-    by_kind = _labels_by_kind(form)
+    by_kind = labels_by_kind(form)
     menu = "、".join(by_kind.get("category", []))
     window = f"{cn_date(campaign.start)}至{cn_date(campaign.rectification_due)}"
     parts = [
-        f"每个{_column_label(form, 'target')}的每一项{menu}填一行",
+        f"每个{column_label(form, 'target')}的每一项{menu}填一行",
         f"{'、'.join(by_kind.get('category', []) + by_kind.get('progress', []))}从下拉列表选择",
         f"{'、'.join(by_kind.get('person', []))}须写具体姓名，不写职务或集体",
         f"{'、'.join(by_kind.get('date', []))}填{window}之间的具体日期",
@@ -657,8 +301,8 @@ _SECTION_NUMBERS = "一二三四五六七八九十"
 def _rules(campaign: Campaign, unit: Unit | None) -> list[str]:
     """The general rules of 填表说明 (labels, dates and vocabularies from the data)."""
     form = campaign.form
-    by_kind = _labels_by_kind(form)
-    target = _column_label(form, "target")
+    by_kind = labels_by_kind(form)
+    target = column_label(form, "target")
     fields = {f.kind: f.label for f in form.fields}
     if unit is None:
         unit_rule = f"“{fields.get('unit', '')}”从下拉列表选择本单位全称"
@@ -671,11 +315,11 @@ def _rules(campaign: Campaign, unit: Unit | None) -> list[str]:
         f"每个{target}对照下列重点问题逐项填写，一项问题填一行，同一{target}有多项问题时分多行填写。",
         f"表格上方的单位信息：{unit_rule}；{block}须填写完整。",
         f"{_quoted(by_kind.get('category', []) + by_kind.get('progress', []))}从下拉列表选择，请勿自行输入或改写"
-        f"选项文字；{_quoted([_column_label(form, 'measure')])}针对具体问题逐条写明，不同问题不要照搬同一条措施。",
+        f"选项文字；{_quoted([column_label(form, 'measure')])}针对具体问题逐条写明，不同问题不要照搬同一条措施。",
         f"{_quoted(by_kind.get('person', []))}须填写具体人员姓名，可写多人；"
         f"不能只写职务或集体（如{_quoted(list(form.collectives[:3]))}）。",
         f"{_quoted(by_kind.get('date', []))}填写{cn_date(campaign.start)}至{cn_date(campaign.rectification_due)}"
-        f"之间的具体日期，格式如{_iso(campaign.rectification_due)}；不写{_vague_examples(form)}等没有日期的表述。",
+        f"之间的具体日期，格式如{iso_date(campaign.rectification_due)}；不写{vague_examples(form)}等没有日期的表述。",
         f"{_quoted(by_kind.get('progress', []))}选择{'、'.join(form.progress_values)}之一，"
         f"集中整顿期间再次报送台账时一并更新。",
         "带红色*的为必填项。行数不够时，在表格中间（两行之间）插入行，新行自动带有下拉列表；"
@@ -690,7 +334,7 @@ def _column_guide(campaign: Campaign, unit: Unit | None) -> list[str]:
     form = campaign.form
     items = [(f.label, f.required, f.prompt) for f in form.fields if not (unit and f.kind == "unit")]
     items += [(c.label, c.required, c.prompt) for c in form.columns]
-    return [f"{'*' if required else ''}{label}：{_fill(prompt, campaign)}"
+    return [f"{'*' if required else ''}{label}：{fill_placeholders(prompt, campaign)}"
             for label, required, prompt in items if prompt]
 
 
@@ -698,13 +342,13 @@ def _instructions(campaign: Campaign, unit: Unit | None) -> list[tuple[str, str,
     """The 填表说明 content as (style, number, text) rows."""
     form = campaign.form
     liaison = [f.label for f in form.fields if f.key == "liaison" or f.kind in ("phone", "qq")]
-    deadline = _quoted(_labels_by_kind(form).get("date", []))
+    deadline = _quoted(labels_by_kind(form).get("date", []))
     milestones = sorted([
         (campaign.ledger_due, f"报送{form.title}及联络员信息（{'、'.join(liaison)}）"),
         (campaign.report_due, "报送自评报告（纸质档和电子档）"),
         (campaign.rectification_due, f"完成集中整顿，{deadline}不晚于此日"),
     ])
-    menu = "、".join(_labels_by_kind(form).get("category", []))
+    menu = "、".join(labels_by_kind(form).get("category", []))
     sections = [
         ("填写要求", _rules(campaign, unit), True),
         ("各栏填写说明", _column_guide(campaign, unit), False),
