@@ -20,7 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from ledgerbook import inbox as inbox_module
+from ledgerbook.inbox import limits as inbox_limits
+from ledgerbook.inbox import scan as inbox_scan
 from ledgerbook.text import OFFICE_TZ
 from ledgerbook.inbox import scan_inbox
 
@@ -160,7 +161,7 @@ def test_three_thousand_members_listed_up_to_the_cap(tmp_path):
 
 
 def test_member_cap_counts_nested_archives_too(tmp_path, monkeypatch):
-    monkeypatch.setattr(inbox_module, "MAX_MEMBERS", 5)
+    monkeypatch.setattr(inbox_limits, "MAX_MEMBERS", 5)
     inner = zip_bytes((f"in{i}.txt", b"x") for i in range(10))
     write(tmp_path, "outer.zip", zip_bytes([("a.txt", b"x"), ("inner.zip", inner)]))
     by_path = scan(tmp_path)
@@ -232,7 +233,7 @@ def test_unsupported_compression_and_duplicates(tmp_path):
 
 
 def test_files_too_big_to_read_whole(tmp_path, monkeypatch):
-    monkeypatch.setattr(inbox_module, "MAX_PLAIN_READ", 1 * MB)
+    monkeypatch.setattr(inbox_limits, "MAX_PLAIN_READ", 1 * MB)
     report = PDF + bytes(2 * MB)
     write(tmp_path, "big.pdf", report)
     write(tmp_path, "big.zip", zip_bytes([("a.bin", os.urandom(2 * MB))], zipfile.ZIP_STORED))
@@ -317,7 +318,7 @@ def test_date_without_zone_is_utc_and_nested_mail_without_date_uses_outer(tmp_pa
 
 
 def test_huge_attachment_and_member(tmp_path, monkeypatch):
-    monkeypatch.setattr(inbox_module, "MAX_MEMBER_SIZE", 1 * MB)
+    monkeypatch.setattr(inbox_limits, "MAX_MEMBER_SIZE", 1 * MB)
     big = os.urandom(2 * MB)
     write(tmp_path, "big.eml", multipart(HEAD, [attachment(b"big.pdf", big), attachment(b"ok.pdf", PDF)]))
     write(tmp_path, "big.zip", zip_bytes([("big.pdf", big), ("ok.pdf", PDF)], zipfile.ZIP_STORED))
@@ -329,7 +330,7 @@ def test_huge_attachment_and_member(tmp_path, monkeypatch):
 
 
 def test_scan_wide_memory_budget(tmp_path, monkeypatch):
-    monkeypatch.setattr(inbox_module, "MAX_KEPT_TOTAL", 3000)
+    monkeypatch.setattr(inbox_limits, "MAX_KEPT_TOTAL", 3000)
     write(tmp_path, "a.zip", zip_bytes((f"{i}.pdf", PDF + bytes(1000)) for i in range(5)))
     by_path = scan(tmp_path)
     kept = [d for p, d in by_path.items() if p != "a.zip" and d.data is not None]
@@ -390,14 +391,14 @@ def test_unreadable_file_permissions(tmp_path):
 def test_unopenable_file_reported_even_as_root(tmp_path, monkeypatch):
     write(tmp_path, "locked.xlsx", xlsx_bytes())
     write(tmp_path, "fine.pdf", PDF)
-    real_open = inbox_module._open_readonly
+    real_open = inbox_scan._open_readonly
 
     def deny(fs_path):
         if fs_path.endswith("locked.xlsx"):
             raise PermissionError(13, "Permission denied", fs_path)
         return real_open(fs_path)
 
-    monkeypatch.setattr(inbox_module, "_open_readonly", deny)
+    monkeypatch.setattr(inbox_scan, "_open_readonly", deny)
     by_path = scan(tmp_path)
     locked = by_path["locked.xlsx"]
     assert (locked.kind, locked.sha256, locked.size) == ("unreadable", "", len(xlsx_bytes()))
@@ -408,14 +409,14 @@ def test_unopenable_file_reported_even_as_root(tmp_path, monkeypatch):
 def test_exception_while_handling_a_file_becomes_its_row(tmp_path, monkeypatch):
     write(tmp_path, "boom.xlsx", xlsx_bytes())
     write(tmp_path, "fine.pdf", PDF)
-    real_sniff = inbox_module._sniff
+    real_sniff = inbox_scan.sniff_data
 
     def sniff(path, data):
         if path == "boom.xlsx":
             raise RuntimeError("simulated")
         return real_sniff(path, data)
 
-    monkeypatch.setattr(inbox_module, "_sniff", sniff)
+    monkeypatch.setattr(inbox_scan, "sniff_data", sniff)
     by_path = scan(tmp_path)
     assert by_path["boom.xlsx"].kind == "unreadable" and "RuntimeError" in by_path["boom.xlsx"].note
     assert by_path["fine.pdf"].kind == "report"

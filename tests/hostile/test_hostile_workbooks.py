@@ -24,7 +24,7 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from ledgerbook import inbox as inbox_module
+from ledgerbook.inbox import scan as inbox_scan
 from ledgerbook.collect import collect
 from ledgerbook.text import OFFICE_TZ
 from ledgerbook.reader import MAX_COLS, MAX_ROWS, read_ledger
@@ -352,14 +352,14 @@ def test_file_the_process_cannot_read(inbox, tmp_path, campaign, hb):
 
 def test_file_that_cannot_be_opened_even_as_root(inbox, tmp_path, campaign, hb, monkeypatch):
     put(inbox, "locked.xlsx", hb.ledger_bytes(campaign, 1, tmp=tmp_path))
-    real_open = inbox_module._open_readonly
+    real_open = inbox_scan._open_readonly
 
     def deny(fs_path):
         if fs_path.endswith("locked.xlsx"):
             raise PermissionError(13, "Permission denied", fs_path)
         return real_open(fs_path)
 
-    monkeypatch.setattr(inbox_module, "_open_readonly", deny)
+    monkeypatch.setattr(inbox_scan, "_open_readonly", deny)
     col = run(inbox, campaign, hb)
     assert_valid_taken(col, campaign)
     result, note = outcome(col, "locked.xlsx")
@@ -481,7 +481,7 @@ PROPERTY = settings(max_examples=60, deadline=None, derandomize=True,
 def test_corrupted_file_bytes_never_raise(edits, form, campaign, hb):
     data = corrupt(valid_bytes(campaign, hb), edits)
     assert_ledger_or_finding(read_ledger(data, "corrupt.xlsx", "xlsx", form))
-    sniffed = inbox_module._sniff("corrupt.xlsx", data)
+    sniffed = inbox_scan.sniff_data("corrupt.xlsx", data)
     if sniffed.kind == "ledger":
         assert_ledger_or_finding(read_ledger(data, "corrupt.xlsx", sniffed.format, form))
 
