@@ -17,6 +17,7 @@ import pandas as pd
 
 from .campaign import Campaign, load_campaign
 from .checks import cells, check_rows, check_unit_block, rows_frame
+from .errors import reraise_interrupts
 from .findings import ERROR, FINDING_COLUMNS, INFO, WARNING, Finding, make_finding, sort_key
 from .text import cn_date, cn_datetime, normalize_label
 from .inbox import Document, scan_inbox
@@ -131,8 +132,7 @@ def _read_one(args: tuple[str | None, bytes | None, str, str], form=None) -> Led
                 data = fh.read()
         return read_ledger(data, path, fmt, form)
     except BaseException as exc:  # a crash in one file is that file's finding; the rest goes on
-        if isinstance(exc, (KeyboardInterrupt, SystemExit)):
-            raise
+        reraise_interrupts(exc)
         return _failed(path, fmt, f"读取时出错（{type(exc).__name__}）")
 
 

@@ -27,3 +27,10 @@ class SummaryError(LedgerbookError):
 
 class MailError(LedgerbookError):
     """Mail cannot be sent: no [mail] host, no sender, no password, the server refuses."""
+
+
+def reraise_interrupts(exc: BaseException) -> None:
+    """Let Ctrl-C and exits through an ``except BaseException`` that turns a crash into a
+    file's finding (a Rust panic in calamine arrives as pyo3's PanicException, a BaseException)."""
+    if isinstance(exc, (KeyboardInterrupt, SystemExit, GeneratorExit)):
+        raise exc

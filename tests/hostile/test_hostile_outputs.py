@@ -14,7 +14,7 @@ import openpyxl
 import pytest
 
 import ledgerbook.collect as collect_module
-import ledgerbook.reader as reader_module
+import ledgerbook.reader.locate as reader_locate
 from ledgerbook.collect import collect
 from ledgerbook.text import OFFICE_TZ
 from ledgerbook.samples import clean_ledger, email_with_attachments
@@ -183,14 +183,14 @@ def test_a_crash_reading_one_file_is_that_files_finding(exc, hostile, campaign, 
 
 def test_a_crash_inside_the_reader_is_that_files_finding(hostile, campaign, hb, monkeypatch):
     victim = f"整顿台账_{campaign.units[2].name}.xlsx"
-    real = reader_module._find_ledger
+    real = reader_locate._find_ledger
 
     def find(book, ledger, form):
         if ledger.file == victim:
             raise IndexError("simulated")
         return real(book, ledger, form)
 
-    monkeypatch.setattr(reader_module, "_find_ledger", find)
+    monkeypatch.setattr(reader_locate, "_find_ledger", find)
     col = run(hostile, campaign, hb, workers=1)
     rows = hb.file_rows(col)
     assert rows[victim]["处理结果"] == "无法读取" and "IndexError" in rows[victim]["说明"]
