@@ -27,6 +27,7 @@ import pytest
 from click.testing import CliRunner
 
 from ledgerbook import mail, samples
+from ledgerbook.mail import drafts as mail_drafts
 from ledgerbook.campaign import load_campaign
 from ledgerbook.cli import cli
 from ledgerbook.errors import LedgerbookError
@@ -358,9 +359,9 @@ def test_long_finding_lists_are_cut_with_a_count():
     from ledgerbook.findings import make_finding
 
     findings = [make_finding("row.deadline_vague", cell=f"I{i}", sheet="整顿台账", value="长期坚持", start="a", end="b")
-                for i in range(7, 7 + mail.MAX_FINDINGS_IN_BODY + 5)]
-    lines = mail._findings_block(findings, has_marked_copy=True)
-    assert len(lines) == mail.MAX_FINDINGS_IN_BODY + 1
+                for i in range(7, 7 + mail_drafts.MAX_FINDINGS_IN_BODY + 5)]
+    lines = mail_drafts._findings_block(findings, has_marked_copy=True)
+    assert len(lines) == mail_drafts.MAX_FINDINGS_IN_BODY + 1
     assert lines[0].startswith("1. 【警告】I7的完成时限")
     assert lines[-1] == "另有 5 条见附件。"
 

@@ -2,7 +2,7 @@
 
 Each command parses options, calls one library function, turns library exceptions into one
 Chinese line with exit status 2, and renders the result. Terminal rendering lives in
-`report.py`. Heavy modules (pandas, readers, writers) are imported inside the commands so that
+`console.py`. Heavy modules (pandas, readers, writers) are imported inside the commands so that
 `ledgerbook --help` starts fast.
 """
 
@@ -122,7 +122,7 @@ def template(campaign_path, output, per_unit):
 def collect(inbox, campaign_path, output, as_of, feedback_dir, feedback_all, since_path, outbox, strict, quiet,
             verbose):
     """读取 INBOX 中收到的全部文件，检查并写出汇总表。"""
-    from . import report
+    from . import console
     from .collect import collect as run_collect
     from .summary import write_summary
 
@@ -140,7 +140,7 @@ def collect(inbox, campaign_path, output, as_of, feedback_dir, feedback_all, sin
 
         previous = read_previous(since_path)
     show = not quiet and sys.stderr.isatty()
-    with report.progress(show) as bar:
+    with console.progress(show) as bar:
         collection = run_collect(inbox, campaign, as_of=as_of, progress=bar)
     changes = None
     if previous is not None:
@@ -160,9 +160,9 @@ def collect(inbox, campaign_path, output, as_of, feedback_dir, feedback_all, sin
         plan = feedback_drafts(collection, outbox, feedback_dir=feedback_dir or None,
                                now=dt.datetime.now().replace(microsecond=0))
     if not quiet:
-        click.echo(report.collect_report(collection, out, feedback_paths, changes, verbose=verbose))
+        click.echo(console.collect_report(collection, out, feedback_paths, changes, verbose=verbose))
         if plan is not None:
-            from .mail import format_plan
+            from .console import format_plan
 
             click.echo(format_plan(plan))
     if strict and (collection.findings["级别"] == "错误").any():
@@ -174,12 +174,12 @@ def collect(inbox, campaign_path, output, as_of, feedback_dir, feedback_all, sin
 @click.option("-q", "--quiet", is_flag=True)
 def demo(directory, quiet):
     """用内置活动完整演示一轮：模板、收件箱、汇总表、退回修改件。"""
-    from . import report
+    from . import console
     from .demo import run_demo
 
     result = run_demo(directory)
     if not quiet:
-        click.echo(report.demo_report(result))
+        click.echo(console.demo_report(result))
 
 
 # --------------------------------------------------------------------------- mail
@@ -205,7 +205,8 @@ DRY_RUN_OPTION = click.option("--dry-run", is_flag=True, help="只列出将要�
 
 def _mail_finish(plan, campaign, send_now: bool, dry_run: bool) -> None:
     """Report the drafts and, with --send or --dry-run, send them; exit 1 when a message failed."""
-    from .mail import format_plan, format_send, send
+    from .console import format_plan, format_send
+    from .mail import send
 
     click.echo(format_plan(plan))
     if not (send_now or dry_run):

@@ -1,4 +1,5 @@
-"""What the CLI prints: the progress bar and the short Chinese report after a run (one place)."""
+"""Everything printed on a terminal: the progress bar, the short Chinese reports after a run,
+the mail round's plan and send report (one place)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import contextlib
 from pathlib import Path
 
 import click
+
+from .mail import KINDS, MailPlan, SendReport
 
 
 @contextlib.contextmanager
@@ -86,4 +89,34 @@ def demo_report(result) -> str:
     lines.append(f"  下发的模板  {result.templates}/")
     if getattr(result, "second_summary", None):
         lines.append(f"  第二轮汇总（含“变化”） {result.second_summary}")
+    return "\n".join(lines)
+
+
+def format_plan(plan: MailPlan) -> str:
+    """A short Chinese report of the drafts written, for the CLI."""
+    counts = {k: sum(1 for d in plan.drafts if d.kind == k) for k in KINDS}
+    kinds = "，".join(f"{KINDS[k]} {n} 封" for k, n in counts.items() if n)
+    lines = [f"已在 {plan.outbox} 写出 {len(plan.drafts)} 封邮件草稿" + (f"（{kinds}）" if kinds else "")
+             + ("；用 Outlook 等邮件程序打开即可发送" if plan.drafts else "")]
+    for d in plan.drafts:
+        attached = f"，附件 {'、'.join(d.attachments)}" if d.attachments else ""
+        lines.append(f"  {d.path.name}  → {d.to}{attached}")
+    if plan.no_address:
+        lines.append(f"以下 {len(plan.no_address)} 个单位没有邮箱地址，未生成草稿，请另行通知："
+                     + "、".join(plan.no_address))
+    return "\n".join(lines)
+
+
+def format_send(report: SendReport) -> str:
+    """A short Chinese report of what send() did, for the CLI."""
+    lines = []
+    if report.dry_run:
+        lines.append(f"演练（未发送）：将发送 {len(report.pending)} 封")
+        lines += [f"  {d.path.name}  → {d.to}  {d.subject}" for d in report.pending]
+    else:
+        lines.append(f"已发送 {len(report.sent)} 封，日志 {report.log_path}")
+    if report.skipped:
+        lines.append(f"跳过 {len(report.skipped)} 封（日志记录为此前已发送）：" + "、".join(d.unit for d in report.skipped))
+    for draft, reason in report.failed:
+        lines.append(f"发送失败：{draft.unit}（{draft.to}）{reason}")
     return "\n".join(lines)
