@@ -57,7 +57,7 @@ def _file_name(index: int) -> str:
 def _write_one(args):
     """One returned ledger of synthetic unit `index`, written into the built-in campaign's form
     (so each file carries the real 25-unit drop-down list, as a real campaign's files would)."""
-    from ledgerbook import samples
+    from ledgerbook.demo import samples
     from ledgerbook.campaign import default_campaign
     from ledgerbook.template import write_template
 

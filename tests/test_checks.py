@@ -9,7 +9,7 @@ from dataclasses import replace
 
 import pytest
 
-from ledgerbook import samples
+from ledgerbook.demo import samples
 from ledgerbook.collect import collect
 from ledgerbook.text import OFFICE_TZ
 

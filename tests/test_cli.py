@@ -11,7 +11,7 @@ import openpyxl
 import pytest
 from click.testing import CliRunner
 
-from ledgerbook import samples
+from ledgerbook.demo import samples
 from ledgerbook.cli import cli
 from ledgerbook.collect import collect
 from ledgerbook.text import OFFICE_TZ

@@ -15,7 +15,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from ledgerbook import samples
+from ledgerbook.demo import samples
 from ledgerbook.collect import collect
 from ledgerbook.errors import OutputError
 from ledgerbook.feedback import FEEDBACK_SHEET, feedback_file_name, write_feedback

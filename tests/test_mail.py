@@ -26,7 +26,8 @@ from urllib.parse import unquote
 import pytest
 from click.testing import CliRunner
 
-from ledgerbook import mail, samples
+from ledgerbook import mail
+from ledgerbook.demo import samples
 from ledgerbook.mail import drafts as mail_drafts
 from ledgerbook.campaign import load_campaign
 from ledgerbook.cli import cli

@@ -8,7 +8,7 @@ import io
 import pytest
 import xlsxwriter
 
-from ledgerbook import samples
+from ledgerbook.demo import samples
 from ledgerbook.reader import read_ledger
 
 HEADER = ["序号", "整顿对象", "支部书记", "联系党委委员", "重点问题", "具体问题", "整顿措施", "责任人", "完成时限",

@@ -10,9 +10,9 @@ import shutil
 import docx
 import pytest
 
-from ledgerbook import samples
+from ledgerbook.demo import samples
 from ledgerbook.collect import collect
-from ledgerbook.demo import _pdf
+from ledgerbook.demo.files import write_pdf
 from ledgerbook.text import OFFICE_TZ
 
 
@@ -39,7 +39,7 @@ def inbox(tmp_path, campaign):
     (box / "材料.docx").write_bytes(_docx_bytes(f"{u[0].name}专项整治自评报告", "按照通知要求，现将自查情况报告如下。"))
     _touch(box / "材料.docx", dt.datetime(2019, 10, 24, 9, 0))
     # 2. recognised from a PDF's file name (its text is not Chinese), received late
-    _pdf(box / f"{u[1].name}自查报告.pdf", dt.datetime(2019, 10, 26, 10, 0))
+    write_pdf(box / f"{u[1].name}自查报告.pdf", dt.datetime(2019, 10, 26, 10, 0))
     # 3. recognised from the subject of the e-mail it came in
     eml = samples.email_with_attachments(
         sender=u[2].email, to="dwzzb@example.edu.cn", subject=f"{u[2].name}自评报告",

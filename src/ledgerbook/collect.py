@@ -256,7 +256,7 @@ def collect(inbox: str | Path, campaign: Campaign | str | Path | None = None, as
 
 def _assemble(inbox: str, docs: list[Document], ledgers: dict[str, Ledger], campaign: Campaign,
               as_of: dt.date | None) -> Collection:
-    from . import reports as reports_mod
+    from . import selfeval
 
     form = campaign.form
     findings: list[Finding] = []
@@ -357,7 +357,7 @@ def _assemble(inbox: str, docs: list[Document], ledgers: dict[str, Ledger], camp
         findings.append(make_finding("unit.missing", unit=name, due=cn_date(campaign.ledger_due)))
 
     # Self-evaluation reports (自评报告): recognised among Word/PDF documents.
-    report_info, report_findings, report_outcomes = reports_mod.recognise_reports(docs, campaign, as_of)
+    report_info, report_findings, report_outcomes = selfeval.recognise_reports(docs, campaign, as_of)
     findings.extend(report_findings)
     outcome.update(report_outcomes)
 

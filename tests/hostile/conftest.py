@@ -35,7 +35,7 @@ PASSWD_SENTINEL = "root:x:0:0"
 
 def ledger_bytes(campaign, unit_index: int, seed: int = 0, tmp: Path | None = None, **kwargs) -> bytes:
     """The bytes of a correct returned ledger of ``campaign.units[unit_index]``."""
-    from ledgerbook.samples import clean_ledger
+    from ledgerbook.demo.samples import clean_ledger
 
     spec = clean_ledger(campaign, campaign.units[unit_index], seed=seed, **kwargs)
     return spec_bytes(spec, campaign, tmp)
@@ -45,7 +45,7 @@ def spec_bytes(spec, campaign, tmp: Path | None = None) -> bytes:
     """Write a LedgerSpec with samples.write_ledger and return the bytes."""
     import tempfile
 
-    from ledgerbook.samples import write_ledger
+    from ledgerbook.demo.samples import write_ledger
 
     with tempfile.TemporaryDirectory(dir=tmp) as d:
         path = Path(d) / "ledger.xlsx"

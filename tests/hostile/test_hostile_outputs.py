@@ -17,7 +17,7 @@ import ledgerbook.collect as collect_module
 import ledgerbook.reader.locate as reader_locate
 from ledgerbook.collect import collect
 from ledgerbook.text import OFFICE_TZ
-from ledgerbook.samples import clean_ledger, email_with_attachments
+from ledgerbook.demo.samples import clean_ledger, email_with_attachments
 
 RECEIVED = dt.datetime(2019, 9, 12, 9, 0, tzinfo=OFFICE_TZ).timestamp()
 GENERATED_AT = dt.datetime(2019, 9, 20, 8, 0)

@@ -19,7 +19,7 @@ import pytest
 
 from ledgerbook.collect import collect
 from ledgerbook.normalize import cell_text, strip_control_chars
-from ledgerbook.samples import RowSpec, clean_ledger
+from ledgerbook.demo.samples import RowSpec, clean_ledger
 
 PAYLOADS = ["=", "+", "-", "@", "\t=", "\r=", '=HYPERLINK("http://x","y")', "=cmd|' /C calc'!A0",
             "http://evil.example", "\x01\x0b\x1f"]

@@ -28,7 +28,7 @@ from ledgerbook.inbox import scan as inbox_scan
 from ledgerbook.collect import collect
 from ledgerbook.text import OFFICE_TZ
 from ledgerbook.reader import MAX_COLS, MAX_ROWS, read_ledger
-from ledgerbook.samples import clean_ledger
+from ledgerbook.demo.samples import clean_ledger
 
 VALID = "valid.xlsx"
 RECEIVED = dt.datetime(2019, 9, 12, 9, 0, tzinfo=OFFICE_TZ).timestamp()

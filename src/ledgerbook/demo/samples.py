@@ -11,8 +11,8 @@ import datetime as dt
 import random
 from dataclasses import dataclass, field, replace
 
-from .campaign import Campaign, Unit
-from .text import OFFICE_TZ
+from ..campaign import Campaign, Unit
+from ..text import OFFICE_TZ
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程魏苏吕丁任沈姚卢傅钟姜崔谭廖范汪陆金石戴贾韦夏邱方侯邹熊孟秦白江阎薛尹段雷黎史龙陶贺顾毛郝龚邵万钱严覃武"
 GIVEN = ["建华", "志强", "秀英", "丽娟", "海燕", "国庆", "晓明", "文杰", "春梅", "玉兰", "立新", "卫东", "红霞",
@@ -282,7 +282,7 @@ def write_ledger(spec: LedgerSpec, campaign: Campaign, path) -> None:
     if spec.style == "retyped":
         write_retyped_xlsx(spec, campaign, path)
         return
-    from .template import write_template
+    from ..template import write_template
 
     unit = campaign.unit(spec.template_unit) if spec.template_unit else None
     write_template(campaign, path, unit=unit, fill=spec, created=_created(campaign))
