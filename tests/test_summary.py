@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from ledgerbook.collect import FILE_COLUMNS, LIAISON_COLUMNS, SUBMISSION_COLUMNS, Collection
+from ledgerbook.collect import Collection
 from ledgerbook.errors import OutputError
 from ledgerbook.findings import FINDING_COLUMNS
 from ledgerbook.summary import (
@@ -23,6 +23,7 @@ from ledgerbook.summary import (
     LIAISON_COLUMNS as LIAISON_COLS, ROW_COLUMNS as ROW_COLS, SUBMISSION_COLUMNS as SUBMISSION_COLS,
     finding_links, write_summary,
 )
+from ledgerbook.tables import FILE_COLUMNS, LIAISON_COLUMNS, SUBMISSION_COLUMNS
 
 ROW_FIELDS = ["单位", "序号", "整顿对象", "支部书记", "联系党委委员", "问题序号", "重点问题", "具体问题", "整顿措施",
               "责任人", "完成时限", "完成时限原文", "整顿进展", "备注", "逾期", "来源文件", "工作表", "来源单元格", "行号"]

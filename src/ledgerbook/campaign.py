@@ -32,6 +32,10 @@ _MAIL_KEYS = {"host", "port", "sender", "security", "username", "password_env", 
 _TOP_KEYS = {"campaign", "units", "menu", "mail"}
 
 
+# How a unit's name ends; people often write the name without it (机电工程学院 for 机电工程学院党委).
+PARTY_SUFFIXES = ("党总支部", "党总支", "党委")
+
+
 @dataclass(frozen=True)
 class Unit:
     """A unit of the roster (直属党委 / 党总支部)."""
@@ -40,6 +44,19 @@ class Unit:
     email: str | None = None
     secretary: str | None = None
     aliases: tuple[str, ...] = ()
+
+    @property
+    def short_name(self) -> str:
+        """The name without its 党委/党总支/党总支部 (图书馆 for 图书馆党总支); the name when that
+        would leave less than two characters."""
+        for suffix in PARTY_SUFFIXES:
+            if self.name.endswith(suffix) and len(self.name) - len(suffix) >= 2:
+                return self.name[: -len(suffix)]
+        return self.name
+
+    def keys(self) -> set[str]:
+        """The normalised names this unit is recognised by: its name, its aliases, its short name."""
+        return {k for k in (normalize_label(n) for n in (self.name, *self.aliases, self.short_name)) if k}
 
 
 @dataclass(frozen=True)
@@ -95,19 +112,28 @@ class Campaign:
             return None
         return self._unit_index().get(key)
 
+    def find_unit_in(self, text: object) -> str | None:
+        """The roster unit named anywhere in a text (a file name, a subject, a report's title):
+        by name, alias or short name; the longest match wins (商学院党委 over 商学院)."""
+        haystack = normalize_label(text)
+        best: tuple[str, int] | None = None
+        for unit in self.units:
+            for key in unit.keys():
+                if len(key) >= 2 and key in haystack and (best is None or len(key) > best[1]):
+                    best = (unit.name, len(key))
+        return best[0] if best else None
+
     def _unit_index(self) -> dict[str, str]:
         index = self.__dict__.get("_index")
         if index is None:
             index = {}
             for u in self.units:
-                for alias in (u.name, *u.aliases):
-                    index.setdefault(normalize_label(alias), u.name)
-                # "机电工程学院党委" is often written "机电工程学院" or "中共…委员会".
-                for suffix in ("党委", "党总支", "党总支部"):
-                    if u.name.endswith(suffix):
-                        index.setdefault(normalize_label(u.name[: -len(suffix)]), u.name)
-                        index.setdefault(normalize_label("中共" + u.name[: -len(suffix)] + "委员会"), u.name)
-                        index.setdefault(normalize_label("中共" + u.name), u.name)
+                for key in u.keys():
+                    index.setdefault(key, u.name)
+                # "机电工程学院党委" is also written "中共机电工程学院委员会" or "中共机电工程学院党委".
+                if u.short_name != u.name:
+                    index.setdefault(normalize_label("中共" + u.short_name + "委员会"), u.name)
+                    index.setdefault(normalize_label("中共" + u.name), u.name)
             object.__setattr__(self, "_index", index)
         return index
 

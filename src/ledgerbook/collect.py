@@ -16,29 +16,20 @@ from typing import Callable
 import pandas as pd
 
 from .campaign import Campaign, load_campaign
-from .checks import cells, check_rows, check_unit_block, rows_frame
+from .checks import check_rows, check_unit_block, rows_frame
 from .errors import reraise_interrupts
 from .findings import ERROR, FINDING_COLUMNS, INFO, WARNING, Finding, make_finding, sort_key
-from .text import cn_date, cn_datetime, normalize_label
+from .text import cn_date, cn_datetime
 from .inbox import Document, scan_inbox
-from .normalize import cell_text, parse_phone, parse_qq, strip_control_chars
 from .reader import Ledger, read_ledger
-
-# Outcomes in 文件清单 (处理结果).
-TAKEN, SUPERSEDED, DUPLICATE, NOT_LEDGER, UNREADABLE, IGNORED, REPORT, OPENED = (
-    "采用", "已被替代", "重复", "无法识别", "无法读取", "已忽略", "自评报告", "已展开")
-PASSED, RETURN, MISSING = "已通过", "需退回修改", "未提交"
+from .select import TAKEN, UNREADABLE, not_taken, select_current, taken_note
+from .tables import (
+    MISSING, PASSED, RETURN, by_problem_table, files_table, liaisons_table, rows_table, submissions_table,
+)
 
 # Files are always read in worker processes (isolation); a second process pays for its
 # start-up (~20 ms) from about this many workbooks on (measured: scripts/bench.py --crossover).
 PARALLEL_MIN_FILES = 60
-
-FILE_COLUMNS = ["文件", "大小", "SHA-256", "收到时间", "单位", "处理结果", "说明", "格式", "发件人"]
-SUBMISSION_COLUMNS = ["单位", "名单内", "状态", "文件", "收到时间", "首次收到", "逾期", "整顿对象数", "问题条数",
-                      "错误数", "警告数", "提示数", "逾期措施数", "第一责任人", "联络员", "联系电话", "QQ号码",
-                      "自评报告", "自评报告收到时间"]
-LIAISON_COLUMNS = ["单位", "状态", "第一责任人", "联络员", "联系电话", "QQ号码", "邮箱"]
-
 
 @dataclass
 class Collection:
@@ -199,35 +190,6 @@ def read_documents(docs: list[Document], campaign: Campaign,
     return ledgers
 
 
-def _hint_unit(doc: Document, campaign: Campaign) -> str | None:
-    """A unit from the sender's address or the file name, when the file itself does not say."""
-    if doc.sender:
-        for u in campaign.units:
-            if u.email and u.email.lower() == doc.sender.lower():
-                return u.name
-    stem = normalize_label(Path(doc.path).name)
-    best = None
-    for name in campaign.unit_names:
-        for key in {normalize_label(name), normalize_label(name.removesuffix("党委").removesuffix("党总支"))}:
-            if len(key) >= 2 and key in stem and (best is None or len(key) > best[1]):
-                best = (name, len(key))
-    return best[0] if best else None
-
-
-def _identify(ledger: Ledger | None, doc: Document, campaign: Campaign) -> tuple[str, bool]:
-    """(unit name, in roster) of a document; ('', False) when nothing says."""
-    if ledger is not None and ledger.layout is not None:
-        typed = strip_control_chars(cell_text(ledger.field_value("unit")))[0]
-        if typed:
-            matched = campaign.match_unit(typed)
-            return (matched, True) if matched else (typed, False)
-        marker_unit = ledger.marker.get("单位", "")
-        if marker_unit and campaign.unit(marker_unit):
-            return marker_unit, True
-    hint = _hint_unit(doc, campaign)
-    return (hint, True) if hint else ("", False)
-
-
 def collect(inbox: str | Path, campaign: Campaign | str | Path | None = None, as_of: dt.date | None = None,
             progress: Callable[[int, int], None] | None = None, workers: int | None = None) -> Collection:
     """Read, select and check everything in an inbox.
@@ -259,68 +221,10 @@ def _assemble(inbox: str, docs: list[Document], ledgers: dict[str, Ledger], camp
     from . import selfeval
 
     form = campaign.form
-    findings: list[Finding] = []
-    outcome: dict[str, tuple[str, str, str]] = {}  # path -> (unit, 处理结果, 说明)
     by_path = {d.path: d for d in docs}
-
-    # Candidates: readable ledgers and unreadable spreadsheets we can pin on a unit.
-    candidates: list[tuple[Document, Ledger | None, str, bool]] = []
-    for doc in docs:
-        if doc.kind == "ledger":
-            ledger = ledgers[doc.path]
-            unit, known = _identify(ledger, doc, campaign)
-            candidates.append((doc, ledger, unit, known))
-        elif doc.kind == "unreadable":
-            # Pinned on a unit by its name or sender, unless it was never read at all (a row
-            # standing for archive members skipped past a limit has no bytes and no hash).
-            unit = (_hint_unit(doc, campaign) or "") if doc.sha256 else ""
-            if unit:
-                candidates.append((doc, None, unit, True))
-            else:
-                findings.append(make_finding("file.unreadable", file=doc.path, reason=doc.note))
-                outcome[doc.path] = ("", UNREADABLE, doc.note)
-        elif doc.kind == "container":
-            outcome[doc.path] = ("", OPENED, doc.note)
-        elif doc.kind == "ignored":
-            outcome[doc.path] = ("", IGNORED, doc.note)
-
-    # Byte-identical copies: the earliest received is kept, the others are duplicates.
-    first_by_hash: dict[str, Document] = {}
-    kept = []
-    for doc, ledger, unit, known in sorted(candidates, key=lambda c: (_when(c[0]), c[0].path)):
-        original = first_by_hash.get(doc.sha256) if doc.sha256 else None
-        if original is not None:
-            findings.append(make_finding("file.duplicate", unit=unit, file=doc.path, original=original.path))
-            outcome[doc.path] = (unit, DUPLICATE, f"与“{original.path}”内容完全相同")
-            continue
-        if doc.sha256:
-            first_by_hash[doc.sha256] = doc
-        kept.append((doc, ledger, unit, known))
-
-    # Files that are not ledgers and say nothing about their unit.
-    groups: dict[str, list] = {}
-    for doc, ledger, unit, known in kept:
-        if ledger is not None and ledger.layout is None and not unit:
-            for f in ledger.findings:
-                findings.append(f)
-            code = ledger.findings[0].code if ledger.findings else "file.not_ledger"
-            result = UNREADABLE if code == "file.unreadable" else NOT_LEDGER
-            outcome[doc.path] = ("", result, ledger.findings[0].message if ledger.findings else "")
-            continue
-        groups.setdefault(unit, []).append((doc, ledger, unit, known))
-
-    # One current submission per unit: received last, ties broken by file name.
-    current: dict[str, tuple[Document, Ledger | None, bool]] = {}
-    first_received: dict[str, dt.datetime | None] = {}
-    for unit, items in groups.items():
-        items.sort(key=lambda c: (_when(c[0]), c[0].path))
-        doc, ledger, _, known = items[-1]
-        current[unit] = (doc, ledger, known)
-        first_received[unit] = items[0][0].received
-        for old, _, _, _ in items[:-1]:
-            findings.append(make_finding("file.superseded", unit=unit, file=old.path, newer=doc.path,
-                                         newer_received=cn_datetime(doc.received)))
-            outcome[old.path] = (unit, SUPERSEDED, f"已被“{doc.path}”替代")
+    chosen = select_current(docs, ledgers, campaign)
+    current, first_received = chosen.current, chosen.first_received
+    findings, outcome = chosen.findings, chosen.outcome
 
     # Checks on each current submission.
     items_for_rows: list[tuple[str, Ledger]] = []
@@ -339,11 +243,9 @@ def _assemble(inbox: str, docs: list[Document], ledgers: dict[str, Ledger], camp
         for f in ledger.findings:
             findings.append(_with_unit(f, unit))
         if ledger.layout is None:
-            code = ledger.findings[0].code if ledger.findings else "file.not_ledger"
-            outcome[doc.path] = (unit, UNREADABLE if code == "file.unreadable" else NOT_LEDGER,
-                                 ledger.findings[0].message if ledger.findings else "")
+            outcome[doc.path] = (unit, *not_taken(ledger))
             continue
-        outcome[doc.path] = (unit, TAKEN, _taken_note(doc, ledger))
+        outcome[doc.path] = (unit, TAKEN, taken_note(ledger))
         current_ledgers[unit] = ledger
         findings.extend(check_unit_block(ledger, unit, known, campaign))
         items_for_rows.append((unit, ledger))
@@ -366,144 +268,18 @@ def _assemble(inbox: str, docs: list[Document], ledgers: dict[str, Ledger], camp
     findings.sort(key=lambda f: (order.get(f.unit, len(order)), *sort_key(f)))
     findings_df = pd.DataFrame([f.as_row() for f in findings], columns=FINDING_COLUMNS)
 
-    rows_df = _rows_table(checked, campaign)
-    submissions = _submissions(campaign, current, first_received, late_units, findings, checked, report_info)
-    liaisons = _liaisons(campaign, submissions, current)
-    files = _files_table(docs, outcome)
-    by_problem = _by_problem(rows_df, campaign, submitted=[u for u in submissions["单位"]
+    rows_df = rows_table(checked, campaign)
+    submissions = submissions_table(campaign, current, first_received, late_units, findings, checked, report_info)
+    liaisons = liaisons_table(campaign, submissions)
+    files = files_table(docs, outcome)
+    by_problem = by_problem_table(rows_df, campaign, submitted=[u for u in submissions["单位"]
                                                            if u in current and u])
     return Collection(campaign=campaign, as_of=as_of, inbox=inbox, files=files, submissions=submissions,
                       rows=rows_df, findings=findings_df, by_problem=by_problem, liaisons=liaisons,
                       ledgers=current_ledgers, documents=by_path, finding_list=findings)
 
 
-def _when(doc: Document) -> dt.datetime:
-    return doc.received or dt.datetime.min
-
-
 def _with_unit(f: Finding, unit: str) -> Finding:
     from dataclasses import replace
 
     return replace(f, unit=unit) if not f.unit else f
-
-
-def _taken_note(doc: Document, ledger: Ledger) -> str:
-    parts = [f"{ledger.n_rows} 行"]
-    if ledger.macros:
-        parts.append("含宏（未运行）")
-    if ledger.format in ("xls", "ods", "html", "csv"):
-        parts.append(f"{ledger.format} 格式")
-    return "，".join(parts)
-
-
-def _rows_table(df: pd.DataFrame, campaign: Campaign) -> pd.DataFrame:
-    form = campaign.form
-    problems = form.problems
-    label = {c.key: c.label for c in form.columns}
-    out = pd.DataFrame({"单位": df["unit"]}) if len(df) else pd.DataFrame({"单位": pd.Series(dtype=object)})
-    for key in ("seq", "target", "branch_secretary", "member"):
-        out[label[key]] = df[f"{key}_text"] if len(df) else pd.Series(dtype=object)
-    if len(df):
-        out["问题序号"] = df["problem_no"]
-        out[label["problem"]] = [problems[int(n) - 1] if pd.notna(n) else t
-                                 for n, t in zip(df["problem_no"], df["problem_text"])]
-    else:
-        out["问题序号"] = pd.Series(dtype="Int64")
-        out[label["problem"]] = pd.Series(dtype=object)
-    for key in ("detail", "measure", "owner"):
-        out[label[key]] = df[f"{key}_text"] if len(df) else pd.Series(dtype=object)
-    out[label["deadline"]] = df["deadline_date"] if len(df) else pd.Series(dtype=object)
-    out[label["deadline"] + "原文"] = df["deadline_text"] if len(df) else pd.Series(dtype=object)
-    if len(df):
-        out[label["progress"]] = [v if isinstance(v, str) else t for v, t in zip(df["progress_value"], df["progress_text"])]
-    else:
-        out[label["progress"]] = pd.Series(dtype=object)
-    out[label["remarks"]] = df["remarks_text"] if len(df) else pd.Series(dtype=object)
-    out["逾期"] = df["overdue"].astype(bool) if len(df) else pd.Series(dtype=bool)
-    out["来源文件"] = df["file"] if len(df) else pd.Series(dtype=object)
-    out["工作表"] = df["sheet"] if len(df) else pd.Series(dtype=object)
-    if len(df):
-        seq, target = cells(df, "seq"), cells(df, "target")
-        out["来源单元格"] = seq.where(seq != "", target)
-    else:
-        out["来源单元格"] = pd.Series(dtype=object)
-    out["行号"] = (df["row"] + 1) if len(df) else pd.Series(dtype=int)
-    order = {n: i for i, n in enumerate(campaign.unit_names)}
-    if len(out):
-        out["_o"] = out["单位"].map(lambda u: order.get(u, len(order)))
-        out = out.sort_values(["_o", "单位", "来源文件", "行号"], kind="stable").drop(columns="_o").reset_index(drop=True)
-    return out
-
-
-def _submissions(campaign, current, first_received, late_units, findings, checked, report_info) -> pd.DataFrame:
-    counts: dict[tuple[str, str], int] = {}
-    for f in findings:
-        counts[(f.unit, f.level)] = counts.get((f.unit, f.level), 0) + 1
-    targets = checked.groupby("unit")["target_text"].nunique().to_dict() if len(checked) else {}
-    nrows = checked.groupby("unit").size().to_dict() if len(checked) else {}
-    overdue = checked.groupby("unit")["overdue"].sum().to_dict() if len(checked) else {}
-    roster = list(campaign.unit_names)
-    unknown = sorted(u for u in current if u not in roster and u)
-    unnamed = [u for u in current if not u]
-    records = []
-    for unit in roster + unknown + unnamed:
-        entry = current.get(unit)
-        doc, ledger, known = entry if entry else (None, None, unit in roster)
-        errors = counts.get((unit, ERROR), 0)
-        status = MISSING if entry is None else (RETURN if errors else PASSED)
-        fields = {}
-        if ledger is not None and ledger.layout is not None:
-            fields = {k: cell_text(ledger.field_value(k)) for k in ("secretary", "liaison", "phone", "qq")}
-            fields["phone"] = parse_phone(ledger.field_value("phone")) or fields["phone"]
-            fields["qq"] = parse_qq(ledger.field_value("qq")) or fields["qq"]
-        report = report_info.get(unit)
-        records.append({
-            "单位": unit or "（未能识别单位）", "名单内": "是" if unit in roster else "否", "状态": status,
-            "文件": doc.path if doc else "", "收到时间": doc.received if doc else None,
-            "首次收到": first_received.get(unit), "逾期": "是" if unit in late_units else "否",
-            "整顿对象数": int(targets.get(unit, 0)), "问题条数": int(nrows.get(unit, 0)),
-            "错误数": errors, "警告数": counts.get((unit, WARNING), 0), "提示数": counts.get((unit, INFO), 0),
-            "逾期措施数": int(overdue.get(unit, 0)),
-            "第一责任人": fields.get("secretary", ""), "联络员": fields.get("liaison", ""),
-            "联系电话": fields.get("phone", ""), "QQ号码": fields.get("qq", ""),
-            "自评报告": report[0] if report else "未收到", "自评报告收到时间": report[1] if report else None,
-        })
-    return pd.DataFrame.from_records(records, columns=SUBMISSION_COLUMNS)
-
-
-def _liaisons(campaign: Campaign, submissions: pd.DataFrame, current) -> pd.DataFrame:
-    emails = {u.name: u.email or "" for u in campaign.units}
-    df = submissions[["单位", "状态", "第一责任人", "联络员", "联系电话", "QQ号码"]].copy()
-    df["邮箱"] = df["单位"].map(lambda u: emails.get(u, ""))
-    return df[LIAISON_COLUMNS].reset_index(drop=True)
-
-
-def _files_table(docs: list[Document], outcome: dict[str, tuple[str, str, str]]) -> pd.DataFrame:
-    records = []
-    for d in docs:
-        unit, result, note = outcome.get(d.path, ("", IGNORED, d.note))
-        if d.note and note != d.note and d.kind not in ("ledger",):
-            note = f"{note}；{d.note}" if note else d.note
-        records.append({"文件": d.path, "大小": d.size, "SHA-256": d.sha256, "收到时间": d.received,
-                        "单位": unit, "处理结果": result, "说明": note, "格式": d.format, "发件人": d.sender or ""})
-    return pd.DataFrame.from_records(records, columns=FILE_COLUMNS)
-
-
-UNCLASSIFIED = "未能归类"
-
-
-def _by_problem(rows: pd.DataFrame, campaign: Campaign, submitted: list[str]) -> pd.DataFrame:
-    """Units × key problems (short names), plus rows whose problem is not in the menu, and 合计.
-
-    Every unit with a submission has a line (all zeros when it named no target)."""
-    form = campaign.form
-    names = list(form.problem_short)
-    present = set(rows["单位"]) if len(rows) else set()
-    units = list(dict.fromkeys([*submitted, *sorted(present - set(submitted))]))
-    table = pd.DataFrame(0, index=pd.Index(units, name="单位"), columns=names + [UNCLASSIFIED], dtype=int)
-    if len(rows):
-        keys = rows["问题序号"].map(lambda n: names[int(n) - 1] if pd.notna(n) else UNCLASSIFIED)
-        counts = rows.groupby([rows["单位"], keys]).size().unstack(fill_value=0)
-        table.loc[counts.index, counts.columns] = counts.to_numpy()
-    table["合计"] = table.sum(axis=1)
-    return table

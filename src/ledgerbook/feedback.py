@@ -66,6 +66,7 @@ from .reader import Ledger
 from .text import cn_date
 # SHEET_PROTECTION is the form's sheet-protection options: the copy allows what the form allows.
 from .rules import MARKER_KEYS, SHEET_PROTECTION, ValidationSpec, list_sources, marker_rows, validation_specs
+from .tables import RETURN, UNNAMED
 from .template import write_template
 
 if TYPE_CHECKING:
@@ -76,8 +77,6 @@ __all__ = ["FEEDBACK_SHEET", "feedback_file_name", "feedback_workbook", "write_f
 #: The sheet inserted first in every copy.
 FEEDBACK_SHEET = "校验意见"
 
-RETURN = "需退回修改"  # collect's 状态 of a unit to send back
-UNNAMED = "（未能识别单位）"  # how collect's 提交情况 names the unit of an unnamed submission
 
 # Excel's good/neutral/bad palette, as in the summary workbook: fill and font by level.
 # 提示 is marked too (light blue): the unit should see where a note applies, but it does not

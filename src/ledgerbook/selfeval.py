@@ -13,7 +13,7 @@ import io
 from .campaign import Campaign
 from .findings import Finding, make_finding
 from .inbox import Document
-from .text import cn_date, cn_datetime, normalize_label
+from .text import cn_date, cn_datetime
 
 REPORT_WORDS = ("自评", "自查", "报告")
 # The unit and the word 自评 sit in the title: a few pages are enough, and bounded work
@@ -48,37 +48,22 @@ def document_text(doc: Document) -> str:
     return ""
 
 
-def _unit_in(text: str, campaign: Campaign) -> str | None:
-    """The roster unit named in a text (longest name wins: 商学院 inside 商学院党委)."""
-    key = normalize_label(text)
-    best = None
-    for name in campaign.unit_names:
-        variants = {normalize_label(name)}
-        for suffix in ("党委", "党总支", "党总支部"):
-            if name.endswith(suffix) and len(name) - len(suffix) >= 2:
-                variants.add(normalize_label(name[: -len(suffix)]))
-        for v in variants:
-            if v and v in key and (best is None or len(v) > best[1]):
-                best = (name, len(v))
-    return best[0] if best else None
-
-
 def identify_report(doc: Document, campaign: Campaign) -> tuple[str | None, str]:
     """(unit, where it was recognised) or (None, why not)."""
     sources = [("文件名", doc.path.rsplit("/", 1)[-1]), ("邮件主题", doc.subject or "")]
     for where, text in sources:
         if text and any(w in text for w in REPORT_WORDS):
-            unit = _unit_in(text, campaign)
+            unit = campaign.find_unit_in(text)
             if unit:
                 return unit, where
     body = document_text(doc)
     head = body[:400]
     if body and any(w in body[:2000] for w in REPORT_WORDS):
-        unit = _unit_in(head, campaign) or _unit_in(body[:2000], campaign)
+        unit = campaign.find_unit_in(head) or campaign.find_unit_in(body[:2000])
         if unit:
             return unit, "文档内容"
     # The file name or subject names the unit and the text says it is a report.
-    named = _unit_in(sources[0][1], campaign) or _unit_in(sources[1][1], campaign)
+    named = campaign.find_unit_in(sources[0][1]) or campaign.find_unit_in(sources[1][1])
     if named and any(w in body[:2000] for w in REPORT_WORDS):
         return named, "文件名与文档内容"
     if not body and doc.format in ("docx", "pdf"):

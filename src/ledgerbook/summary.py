@@ -43,11 +43,12 @@ from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
 from .changes import FORMAT_VERSION, SNAPSHOT_SHEET, Changes, snapshot_lines
+from .collect import Collection
 from .excel import EXCEL_CELL_LIMIT, cell_a1, estimated_lines, is_blank, row_height, strip_excel_rejects
-from .collect import MISSING, PASSED, RETURN, Collection
-from .outputs import atomic_save, check_target, refuse_inside_inbox
-from .text import OFFICE_TZ
 from .findings import CATALOGUE, ERROR, INFO, WARNING
+from .outputs import atomic_save, check_target, refuse_inside_inbox
+from .tables import MISSING, PASSED, RETURN
+from .text import OFFICE_TZ
 
 OVERVIEW, SUBMISSIONS, CHANGES, ROWS, BY_PROBLEM, FINDINGS, LIAISONS, FILES, OVERFLOW = (
     "总览", "提交情况", "变化", "汇总台账", "问题统计", "校验结果", "联络员名册", "文件清单", "超长文本")

@@ -98,13 +98,6 @@ def person(rng: random.Random) -> str:
     return rng.choice(SURNAMES) + rng.choice(GIVEN)
 
 
-def short_unit(name: str) -> str:
-    for suffix in ("党委", "党总支"):
-        if name.endswith(suffix):
-            return name[: -len(suffix)]
-    return name
-
-
 def clean_ledger(campaign: Campaign, unit: Unit, seed: int = 0, n_rows: int = 3, n_targets: int = 1,
                  with_progress: bool = False) -> LedgerSpec:
     """A correct ledger for a unit: every rule satisfied, values as a careful secretary types them."""
@@ -114,8 +107,8 @@ def clean_ledger(campaign: Campaign, unit: Unit, seed: int = 0, n_rows: int = 3,
     window = (campaign.rectification_due - campaign.start).days
     rows = []
     for t in range(n_targets):
-        target = (f"{short_unit(unit.name)}{BRANCH_KINDS[(t + seed) % len(BRANCH_KINDS)]}"
-                  if n_targets <= len(BRANCH_KINDS) else f"{short_unit(unit.name)}第{t + 1}党支部")
+        target = (f"{unit.short_name}{BRANCH_KINDS[(t + seed) % len(BRANCH_KINDS)]}"
+                  if n_targets <= len(BRANCH_KINDS) else f"{unit.short_name}第{t + 1}党支部")
         bsec, member = person(rng), person(rng)
         problems = rng.sample(range(1, n_problems + 1), k=min(n_rows, n_problems)) if n_rows <= n_problems else \
             [rng.randint(1, n_problems) for _ in range(n_rows)]

@@ -62,6 +62,7 @@ from urllib.parse import quote
 
 from ..campaign import Campaign, Unit
 from ..errors import MailError, OutputError
+from ..findings import ERROR, LEVEL_ORDER
 from ..outputs import refuse_inside_inbox, safe_file_name, unique_file_name
 from ..text import OFFICE_TZ, cn_date
 
@@ -371,7 +372,7 @@ def _feedback_text(campaign: Campaign, unit: str, submission: dict, findings: Se
         marked: the attachment is the marked-up copy (else the blank per-unit copy, for a unit
             whose file could not be read).
     """
-    errors = sum(1 for f in findings if f.level == "错误")
+    errors = sum(1 for f in findings if f.level == ERROR)
     subject = f"退回修改：{unit}{campaign.form.title}（{errors}处错误）"
     received = submission.get("收到时间")
     when = f"于{cn_date(received.date())}" if isinstance(received, dt.datetime) else ""
@@ -541,8 +542,6 @@ def template_drafts(campaign: Campaign, outbox: str | Path, *, templates_dir: st
 
 def _unit_findings(collection: "Collection", unit: str) -> list["Finding"]:
     """What the unit has to fix or check: errors first, then warnings, then notes."""
-    from ..findings import LEVEL_ORDER
-
     mine = [f for f in collection.finding_list if f.unit == unit and f.code not in _NOT_FOR_UNITS]
     return sorted(mine, key=lambda f: LEVEL_ORDER.get(f.level, 9))  # stable: keeps collect's order
 
@@ -601,7 +600,7 @@ def feedback_drafts(collection: "Collection", outbox: str | Path, *, feedback_di
     Raises:
         OutputError: a draft or a copy cannot be written.
     """
-    from ..collect import MISSING, RETURN
+    from ..tables import MISSING, RETURN
 
     refuse_inside_inbox(outbox, collection.inbox, "邮件草稿目录")
     plan = MailPlan(outbox=_prepare_outbox(outbox))
