@@ -10,9 +10,10 @@ import pytest
 import xlsxwriter
 from openpyxl import load_workbook
 
-from ledgerbook.changes import CHANGE_COLUMNS, FORMAT_VERSION, compare, read_previous, snapshot
+from ledgerbook.changes import CHANGE_COLUMNS, compare
 from ledgerbook.errors import SummaryError
 from ledgerbook.summary import CHANGE_COLUMNS as SUMMARY_CHANGE_COLUMNS, write_summary
+from ledgerbook.snapshot import FORMAT_VERSION, read_previous, snapshot
 from test_summary import HOSTILE, header, make_collection, make_finding, make_row
 
 

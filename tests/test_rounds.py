@@ -8,11 +8,12 @@ import openpyxl
 import pytest
 from click.testing import CliRunner
 
-from ledgerbook.changes import compare, read_previous
+from ledgerbook.changes import compare
 from ledgerbook.cli import cli
 from ledgerbook.collect import collect
 from ledgerbook.demo import build_first_round, build_second_round
 from ledgerbook.summary import write_summary
+from ledgerbook.snapshot import read_previous
 
 
 @pytest.fixture(scope="module")

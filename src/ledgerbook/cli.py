@@ -136,7 +136,7 @@ def collect(inbox, campaign_path, output, as_of, feedback_dir, feedback_all, sin
             refuse_inside_inbox(target, inbox, what)
     previous = None
     if since_path:
-        from .changes import read_previous
+        from .snapshot import read_previous
 
         previous = read_previous(since_path)
     show = not quiet and sys.stderr.isatty()

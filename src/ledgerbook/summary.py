@@ -22,7 +22,7 @@ Design notes:
   file-level findings have none). Excel keeps at most 65,530 links on a sheet; past that
   the cell names the row instead.
 * **Comparison.** The last, very hidden sheet carries the snapshot that ``--since`` reads
-  back (see :mod:`ledgerbook.changes`).
+  back (see :mod:`ledgerbook.snapshot`).
 """
 
 from __future__ import annotations
@@ -42,11 +42,12 @@ from xlsxwriter.exceptions import XlsxWriterException
 from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
-from .changes import FORMAT_VERSION, SNAPSHOT_SHEET, Changes, snapshot_lines
+from .changes import Changes
 from .collect import Collection
 from .excel import EXCEL_CELL_LIMIT, cell_a1, estimated_lines, is_blank, row_height, strip_excel_rejects
 from .findings import CATALOGUE, ERROR, INFO, WARNING
 from .outputs import atomic_save, check_target, refuse_inside_inbox
+from .snapshot import FORMAT_VERSION, SNAPSHOT_SHEET, snapshot_lines
 from .tables import MISSING, PASSED, RETURN
 from .text import OFFICE_TZ
 

@@ -41,7 +41,8 @@ def run_demo(directory: str | Path = "ledgerbook-demo", use_soffice: bool | None
     Returns:
         DemoResult with the paths written and both rounds' Collections.
     """
-    from ..changes import compare, read_previous
+    from ..changes import compare
+    from ..snapshot import read_previous
     from ..collect import collect
     from ..feedback import write_feedback
     from ..summary import write_summary
