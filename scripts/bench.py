@@ -6,7 +6,7 @@ Usage:
     python scripts/bench.py --sizes 40,1000 # a quicker run
     python scripts/bench.py --no-big        # skip the 200 units × 200 rows inbox
 
-Inboxes are generated once with the demo generator (ledgerbook.samples) into
+Inboxes are generated once with the demo generator (ledgerbook.demo.samples) into
 scripts/.bench-cache/ and reused. Each measurement runs in a fresh process so that its
 peak RSS is its own.
 
