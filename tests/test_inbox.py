@@ -17,10 +17,10 @@ import pytest
 import xlsxwriter
 
 from ledgerbook.errors import InboxError
-from ledgerbook.text import OFFICE_TZ
 from ledgerbook.inbox import Document, scan_inbox
+from ledgerbook.text import OFFICE_TZ
+from peer_files import PEER_FILES
 
-PEER_FILES = Path("/work/shared/peer-files")
 ENCRYPTED_XLSX = PEER_FILES / "excelize__encryptAES.xlsx"
 
 # File times are set to this instant so received times are predictable (2019-09-10 08:00 +08:00).

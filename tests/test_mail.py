@@ -359,7 +359,7 @@ def test_a_unit_without_roster_address_is_answered_at_its_sender(campaign, tmp_p
 def test_long_finding_lists_are_cut_with_a_count():
     from ledgerbook.findings import make_finding
 
-    findings = [make_finding("row.deadline_vague", cell=f"I{i}", sheet="整顿台账", value="长期坚持", start="a", end="b")
+    findings = [make_finding("row.deadline_vague", at=(i - 1, 8), sheet="整顿台账", value="长期坚持", start="a", end="b")
                 for i in range(7, 7 + mail_drafts.MAX_FINDINGS_IN_BODY + 5)]
     lines = mail_drafts._findings_block(findings, has_marked_copy=True)
     assert len(lines) == mail_drafts.MAX_FINDINGS_IN_BODY + 1

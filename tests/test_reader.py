@@ -39,15 +39,15 @@ def test_retyped_file_is_read_with_cells(tmp_path, campaign, form):
     assert ledger.layout.header_row == 4
     # Inline "填报单位：…" and label/value pairs on one line.
     assert ledger.field_value("unit") == campaign.units[1].name
-    assert ledger.field_cell("unit") == "A2"
-    assert ledger.field_cell("phone") == "F3"
+    assert ledger.field_at("unit") == (1, 0)
+    assert ledger.field_at("phone") == (2, 5)
     assert ledger.field_value("phone") == float(spec.phone)
     # Merged targets fill every row they span; signature line ends the table.
     assert len(ledger.rows) == 6
     targets = [values["target"] for _, values in ledger.rows]
     assert targets == [spec.rows[i].target for i in range(6)]
     first_row, values = ledger.rows[0]
-    assert first_row == 5 and ledger.cell(first_row, "deadline") == "I6"
+    assert first_row == 5 and ledger.layout.columns["deadline"] == 8
     assert values["problem"] == spec.rows[0].problem
     # Renamed headers (aliases) are a warning, not an error.
     assert ("file.layout_changed", "警告") in _codes(ledger)
@@ -66,13 +66,13 @@ def test_rows_inserted_above_reordered_and_missing_columns(form):
     ledger = read_ledger(_xlsx(build), "x.xlsx", "xlsx", form)
     assert ledger.sheet == "整顿台账(2)"
     assert ledger.layout.header_row == 9
-    assert ledger.field_cell("unit") == "D2"
+    assert ledger.field_at("unit") == (1, 3)
     codes = _codes(ledger)
-    assert ("file.layout_changed", "错误") in codes  # 责任人 (required) is missing
+    assert ("file.layout_broken", "错误") in codes  # 责任人 (required) is missing
     message = ledger.findings[0].message
     assert "责任人" in message and "顺序" in message
     assert ledger.rows[0][1]["problem"] == "2"
-    assert ledger.cell(10, "problem") == "C11"
+    assert ledger.layout.columns["problem"] == 2
 
 
 def test_header_in_other_sheet_and_signature_lines(form):
@@ -116,7 +116,7 @@ def test_csv(form):
     text = "填报单位,机关党委\n" + ",".join(HEADER) + "\n1,支部A,张三,李四,3,问题,措施,王五,2019/10/31\n"
     ledger = read_ledger(text.encode("gb18030"), "x.csv", "csv", form)
     assert ledger.rows[0][1]["deadline"] == "2019/10/31"
-    assert ledger.cell(ledger.rows[0][0], "deadline") == "I3"
+    assert ledger.layout.columns["deadline"] == 8 and ledger.rows[0][0] == 2
 
 
 def test_marker_and_protection_from_template(tmp_path, campaign, form):
@@ -132,7 +132,7 @@ def test_marker_and_protection_from_template(tmp_path, campaign, form):
     assert ledger.field_value("unit") == unit.name
     assert len(ledger.rows) == 2
     assert ledger.rows[0][1]["deadline"] == spec.rows[0].deadline.date()
-    assert ledger.cell(ledger.rows[0][0], "deadline") == "I7"
+    assert ledger.layout.columns["deadline"] == 8 and ledger.rows[0][0] == 6
     assert ledger.findings == []
 
 

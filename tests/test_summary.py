@@ -52,8 +52,10 @@ def make_row(campaign, unit: str, n: int = 1, **values) -> dict:
 
 def make_finding(unit: str, code: str = "row.deadline_invalid", level: str = "错误", cell: str = "J7",
                  file: str | None = None, message: str = "完成时限不是日期", value: str = "") -> dict:
+    row = re.fullmatch(r"[A-Z]+(\d+)", cell)
     return {"级别": level, "代码": code, "单位": unit, "文件": f"整顿台账_{unit}.xlsx" if file is None else file,
-            "工作表": "整顿台账" if cell else "", "单元格": cell, "说明": message, "原值": value}
+            "工作表": "整顿台账" if cell else "", "单元格": cell, "说明": message, "原值": value,
+            "行号": int(row.group(1)) if row else None}
 
 
 def _by_problem(rows: pd.DataFrame, campaign) -> pd.DataFrame:
@@ -171,7 +173,7 @@ def test_table_headers_follow_the_column_specs(sample, tmp_path):
     for sheet, cols in expected.items():
         # Without --as-of the as-of-only columns (逾期措施数, 逾期) are left out.
         assert header(wb[sheet]) == [c.header for c in cols if not c.as_of_only], sheet
-    assert header(wb["校验结果"])[:8] == FINDING_COLUMNS
+    assert header(wb["校验结果"])[:8] == FINDING_COLUMNS[:8]
 
 
 def test_as_of_adds_overdue_columns(campaign, tmp_path):
@@ -294,7 +296,7 @@ def test_links_past_excels_limit_become_row_numbers(sample, tmp_path, monkeypatc
 def test_finding_links_match_file_and_row():
     rows = pd.DataFrame({"来源文件": ["a.xlsx", "a.xlsx", "b.xlsx"], "行号": [7, 8, 7]})
     findings = pd.DataFrame({"文件": ["a.xlsx", "b.xlsx", "b.xlsx", "a.xlsx", "c.xlsx"],
-                             "单元格": ["I8", "整顿台账!J7", "单位信息栏", "", "A7"]})
+                             "行号": pd.array([8, 7, None, None, 7], dtype="Int64")})
     assert finding_links(findings, rows) == [3, 4, None, None, None]
 
 

@@ -3,18 +3,23 @@
 Row checks run over one DataFrame holding every row of every current submission: each value
 kind is parsed once per distinct value (people copy the same dates and categories down a
 column) and each rule is a boolean mask. Findings are then built only for the flagged rows.
+Each rule is one small function, found by the kind of the column it checks (as the
+validations of :mod:`ledgerbook.rules` are), so a form with another column of a kind is
+checked without code.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import pandas as pd
 
 from .campaign import Campaign
 from .excel import EXCEL_REJECTS, cell_a1
-from .findings import Finding, make_finding
-from .form import Form
+from .findings import Finding, Places, Position, make_finding
+from .form import Column, Form
 from .normalize import (
     cell_text, measure_key, parse_category, parse_date, parse_persons,
     parse_phone, parse_progress, parse_qq, strip_control_chars,
@@ -45,27 +50,27 @@ def check_unit_block(ledger: Ledger, unit: str, known: bool, campaign: Campaign)
     for fld in form.fields:
         raw = _without_controls(ledger.field_value(fld.key))
         text = cell_text(raw)
-        cell = ledger.field_cell(fld.key)
+        at = ledger.field_at(fld.key)
         if not text:
             if fld.required:
-                out.append(make_finding("unit.field_missing", cell=cell or "单位信息栏", label=fld.label, **common))
+                out.append(make_finding("unit.field_missing", at=at, where="单位信息栏", label=fld.label, **common))
             continue
         if fld.kind == "unit" and not known:
-            out.append(make_finding("unit.unknown", cell=cell, value=text,
+            out.append(make_finding("unit.unknown", at=at, value=text,
                                     suggestion=_suggestion(text, campaign), **common))
         elif fld.kind == "person" and not parse_persons(raw, form):
-            out.append(make_finding("row.person_invalid", cell=cell, value=text, label=fld.label, **common))
+            out.append(make_finding("row.person_invalid", at=at, value=text, label=fld.label, **common))
         elif fld.kind == "phone" and parse_phone(raw) is None:
-            out.append(make_finding("unit.phone_invalid", cell=cell, value=text, **common))
+            out.append(make_finding("unit.phone_invalid", at=at, value=text, **common))
         elif fld.kind == "qq" and parse_qq(raw) is None:
-            out.append(make_finding("unit.qq_invalid", cell=cell, value=text, **common))
+            out.append(make_finding("unit.qq_invalid", at=at, value=text, **common))
 
     roster_unit = campaign.unit(unit) if known else None
     secretary_raw = _without_controls(ledger.field_value("secretary"))
     if roster_unit and roster_unit.secretary and cell_text(secretary_raw):
         names = parse_persons(secretary_raw, form)
         if names and roster_unit.secretary not in names:
-            out.append(make_finding("unit.secretary_mismatch", cell=ledger.field_cell("secretary"),
+            out.append(make_finding("unit.secretary_mismatch", at=ledger.field_at("secretary"),
                                     value=cell_text(secretary_raw), expected=roster_unit.secretary, **common))
 
     marker_unit = ledger.marker.get(MARKER_KEYS["unit"], "")
@@ -73,16 +78,18 @@ def check_unit_block(ledger: Ledger, unit: str, known: bool, campaign: Campaign)
     if marker_unit and unit_cell_text:
         typed = campaign.match_unit(unit_cell_text) or unit_cell_text
         if typed != marker_unit:
-            out.append(make_finding("file.unit_mismatch", cell=ledger.field_cell("unit"), value=unit_cell_text,
+            out.append(make_finding("file.unit_mismatch", at=ledger.field_at("unit"), value=unit_cell_text,
                                     marker_unit=marker_unit, unit_cell=unit_cell_text, **common))
     if ledger.protected is False and ledger.marker:
         out.append(make_finding("file.unprotected", **common))
     if not ledger.n_rows:
-        out.append(make_finding("unit.no_target", cell=cell_a1(ledger.layout.first_row, ledger.layout.columns.get("target", 1)) if ledger.layout else "", **common))
+        at = (ledger.layout.first_row, ledger.layout.columns.get("target", 1)) if ledger.layout else None
+        out.append(make_finding("unit.no_target", at=at, **common))
     for fld in form.fields:
         text = cell_text(ledger.field_value(fld.key))
         if EXCEL_REJECTS.search(text):
-            out.append(make_finding("value.control_chars", cell=ledger.field_cell(fld.key), value=strip_control_chars(text)[0], **common))
+            out.append(make_finding("value.control_chars", at=ledger.field_at(fld.key),
+                                    value=strip_control_chars(text)[0], **common))
     return out
 
 
@@ -103,8 +110,8 @@ def _suggestion(text: str, campaign: Campaign) -> str:
 
 # --------------------------------------------------------------------------- rows
 
-class _Letters(dict):
-    """file -> {column key -> column letter}. pandas deep-copies `attrs` on every operation;
+class _Columns(dict):
+    """file -> {column key -> 0-based column}. pandas deep-copies `attrs` on every operation;
     this table is read-only, so every copy is the table itself."""
 
     def __deepcopy__(self, memo):
@@ -114,16 +121,15 @@ class _Letters(dict):
 def rows_frame(items: list[tuple[str, Ledger]], form: Form) -> pd.DataFrame:
     """One row per table row of the given (unit, ledger) pairs: raw values and where they are.
 
-    Cell references are not stored per value (a million small strings on a big inbox): the
-    column letters of each file's layout are kept in ``frame.attrs["letters"]`` and
-    :func:`cells` makes the references of the rows that need one.
+    Positions are not stored per value (a million small tuples on a big inbox): the columns
+    of each file's layout are kept in ``frame.attrs["columns"]``, and :func:`positions` and
+    :func:`cells` make those of the rows that need one.
     """
     keys = [c.key for c in form.columns]
     data: dict[str, list] = {name: [] for name in ("unit", "file", "sheet", "row", *keys)}
-    letters = _Letters()
+    columns = _Columns()
     for unit, ledger in items:
-        cols = ledger.layout.columns if ledger.layout else {}
-        letters[ledger.file] = {k: cell_a1(0, c)[:-1] for k, c in cols.items()}
+        columns[ledger.file] = dict(ledger.layout.columns) if ledger.layout else {}
         n = ledger.n_rows
         data["unit"] += [unit] * n
         data["file"] += [ledger.file] * n
@@ -132,15 +138,162 @@ def rows_frame(items: list[tuple[str, Ledger]], form: Form) -> pd.DataFrame:
         for k in keys:
             data[k] += ledger.columns.get(k) or [""] * n
     frame = pd.DataFrame(data, dtype=object).astype({"row": int})
-    frame.attrs["letters"] = letters
+    frame.attrs["columns"] = columns
     return frame
 
 
+def positions(frame: pd.DataFrame, key: str) -> list[Position | None]:
+    """(row, col) of column `key` for the frame's rows (None where the file lacks the column)."""
+    columns = frame.attrs.get("columns", {})
+    return [(r, columns[f][key]) if key in columns.get(f, {}) else None for f, r in zip(frame["file"], frame["row"])]
+
+
 def cells(frame: pd.DataFrame, key: str) -> pd.Series:
-    """A1 references of column `key` for the frame's rows ('' where the file lacks the column)."""
-    letters = frame.attrs.get("letters", {})
-    return pd.Series([f"{letters[f][key]}{r + 1}" if key in letters.get(f, {}) else ""
-                      for f, r in zip(frame["file"], frame["row"])], index=frame.index, dtype=object)
+    """A1 references of column `key` for the frame's rows ('' where the file lacks the column),
+    for writing (汇总台账's 来源单元格)."""
+    return pd.Series([cell_a1(*p) if p is not None else "" for p in positions(frame, key)],
+                     index=frame.index, dtype=object)
+
+
+@dataclass
+class _RowCheck:
+    """What every row rule works on: the frame (parsed columns are added to it), the campaign,
+    the as-of date, which cells are blank, and the findings so far."""
+
+    df: pd.DataFrame
+    campaign: Campaign
+    as_of: dt.date | None
+    blank: dict[str, pd.Series] = field(default_factory=dict)
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def form(self) -> Form:
+        return self.campaign.form
+
+    def emit(self, mask: pd.Series, code: str, key: str, **params) -> None:
+        """One finding per flagged row, on its cell of column `key`."""
+        if not mask.any():
+            return
+        part = self.df.loc[mask, ["unit", "file", "sheet", "row", f"{key}_text"]]
+        for rec, at in zip(part.itertuples(index=False, name=None), positions(part, key)):
+            self.findings.append(make_finding(code, unit=rec[0], file=rec[1], sheet=rec[2], at=at,
+                                              value=rec[4], **params))
+
+    def window(self) -> dict[str, str]:
+        return dict(start=cn_date(self.campaign.start), end=cn_date(self.campaign.rectification_due))
+
+
+def _control_chars(check: _RowCheck, col: Column) -> None:
+    """Characters Excel refuses: reported, then stripped from what is written and judged (a
+    stray \x01 is not a wrong date or name)."""
+    df, key = check.df, col.key
+    text = df[f"{key}_text"]
+    bad = text.str.contains(EXCEL_REJECTS, regex=True, na=False)
+    if bad.any():
+        check.emit(bad, "value.control_chars", key)
+        df.loc[bad, f"{key}_text"] = text[bad].map(lambda t: strip_control_chars(t)[0])
+        df.loc[bad, key] = df.loc[bad, f"{key}_text"]
+
+
+def _required(check: _RowCheck, col: Column) -> None:
+    if col.required:
+        check.emit(check.blank[col.key], "row.required_missing", col.key, label=col.label)
+
+
+def _category(check: _RowCheck, col: Column) -> None:
+    """重点问题: one of the menu (``problem_no``: its 1-based number)."""
+    df, form = check.df, check.form
+    df["problem_no"] = _mapped(df[col.key], lambda v: parse_category(v, form)).astype("Int64")
+    check.emit(~check.blank[col.key] & df["problem_no"].isna(), "row.category_invalid", col.key)
+
+
+def _person(check: _RowCheck, col: Column) -> None:
+    """At least one named person (not a role or a collective)."""
+    names = _mapped(check.df[col.key], lambda v: parse_persons(v, check.form))
+    check.emit(~check.blank[col.key] & (names.map(len) == 0), "row.person_invalid", col.key, label=col.label)
+
+
+def _deadline(check: _RowCheck, col: Column) -> None:
+    """完成时限: a date inside the campaign window (``deadline_status``, ``deadline_date``)."""
+    df, campaign, key = check.df, check.campaign, col.key
+    results = _mapped(df[key], lambda v: parse_date(v, campaign.year, check.form))
+    df["deadline_status"] = results.map(lambda r: r.status)
+    df["deadline_date"] = results.map(lambda r: r.date)
+    window = check.window()
+    check.emit(df["deadline_status"] == "invalid", "row.deadline_invalid", key,
+               example=campaign.rectification_due.isoformat())
+    check.emit(df["deadline_status"] == "vague", "row.deadline_vague", key, **window)
+    dates = pd.to_datetime(df["deadline_date"], errors="coerce")
+    ok = df["deadline_status"] == "ok"
+    check.emit(ok & (dates > pd.Timestamp(campaign.rectification_due)), "row.deadline_out_of_window", key,
+               relation=f"晚于集中整顿截止日期{window['end']}", **window)
+    check.emit(ok & (dates < pd.Timestamp(campaign.start)), "row.deadline_out_of_window", key,
+               relation=f"早于本次整治开始日期{window['start']}", **window)
+
+
+def _progress(check: _RowCheck, col: Column) -> None:
+    """整顿进展: one of its values when given (``progress_value``)."""
+    df, form = check.df, check.form
+    df["progress_value"] = _mapped(df[col.key], lambda v: parse_progress(v, form))
+    check.emit(~check.blank[col.key] & df["progress_value"].isna(), "row.progress_invalid", col.key,
+               choices="、".join(form.progress_values))
+
+
+def _measure(check: _RowCheck, col: Column) -> None:
+    """整顿措施: substantial, and not the same text copied across problems. The comparison key
+    keeps only letters, digits and Han characters: its length is the measure's meaningful length."""
+    df, key = check.df, col.key
+    mkey = _mapped(df[f"{key}_text"], measure_key)
+    lengths = mkey.str.len()
+    filled = ~check.blank[key]
+    check.emit(filled & (lengths < check.form.measure_min_chars), "row.measure_thin", key)
+    # Only the rows whose (unit, measure) occurs more than once are grouped: iterating a
+    # groupby over every distinct measure costs seconds on 100,000 rows.
+    keyed = df[["unit", "file", "sheet", "row", f"{key}_text"]].assign(_mkey=mkey)
+    repeated = filled & (lengths >= _REPEAT_MIN_CHARS) & keyed.duplicated(["unit", "_mkey"], keep=False)
+    rep = keyed.loc[repeated]
+    rep = rep.assign(_at=positions(rep, key))
+    grouped = rep.groupby(["unit", "_mkey"], sort=False)["_at"].agg(list)
+    places_of = dict(zip(grouped.index, grouped.to_numpy()))
+    for unit, file, sheet, _, text, mk, at in rep.itertuples(index=False, name=None):
+        others = Places(p for p in places_of[(unit, mk)] if p != at)
+        check.findings.append(make_finding("row.measure_repeated", unit=unit, file=file, sheet=sheet,
+                                           at=at, value=text, others=others))
+
+
+def _overdue(check: _RowCheck) -> None:
+    """Past its deadline and not done: only with an explicit as-of date (nothing here reads
+    today's clock). Needs the deadline and progress rules' columns."""
+    df, form, as_of = check.df, check.form, check.as_of
+    if as_of is None or "deadline_date" not in df or "progress_value" not in df:
+        df["overdue"] = False
+        return
+    dates = pd.to_datetime(df["deadline_date"], errors="coerce")
+    done = df["progress_value"] == form.progress_values[-1]
+    overdue = (df["deadline_status"] == "ok") & (dates < pd.Timestamp(as_of)) & ~done
+    df["overdue"] = overdue
+    key = next(c.key for c in form.columns if c.kind == "date")
+    late_rows = df.loc[overdue]
+    for rec, at in zip(late_rows.itertuples(index=False), positions(late_rows, key)):
+        check.findings.append(make_finding(
+            "row.overdue", unit=rec.unit, file=rec.file, sheet=rec.sheet, at=at,
+            value=getattr(rec, f"{key}_text"), deadline=cn_date(rec.deadline_date), as_of=cn_date(as_of),
+            progress=rec.progress_value if isinstance(rec.progress_value, str) else (rec.progress_text or "未填写")))
+
+
+#: Rules of every column, in this order.
+_EVERY_COLUMN: tuple[Callable[[_RowCheck, Column], None], ...] = (_control_chars, _required)
+#: The rule of a column by its kind (as the form's validations are chosen).
+_BY_KIND: dict[str, Callable[[_RowCheck, Column], None]] = {
+    "category": _category,
+    "person": _person,
+    "date": _deadline,
+    "progress": _progress,
+}
+#: Rules of one column by its key: the form sets the measure's minimum length.
+_BY_KEY: dict[str, Callable[[_RowCheck, Column], None]] = {"measure": _measure}
+#: Parsed columns the rules add, with their type when the frame is empty.
+_PARSED = {"problem_no": "Int64", "deadline_date": object, "deadline_status": object, "progress_value": object}
 
 
 def check_rows(frame: pd.DataFrame, campaign: Campaign, as_of: dt.date | None) -> tuple[pd.DataFrame, list[Finding]]:
@@ -153,107 +306,23 @@ def check_rows(frame: pd.DataFrame, campaign: Campaign, as_of: dt.date | None) -
     """
     form = campaign.form
     df = frame  # ours alone: columns are added in place, no copy of 100,000 rows
-    findings: list[Finding] = []
+    check = _RowCheck(df, campaign, as_of)
     if df.empty:
         for col in form.columns:
             df[f"{col.key}_text"] = pd.Series(dtype=object)
-        df["problem_no"] = pd.Series(dtype="Int64")
-        df["deadline_date"] = pd.Series(dtype=object)
-        df["deadline_status"] = pd.Series(dtype=object)
-        df["progress_value"] = pd.Series(dtype=object)
-        return df, findings
+        for name, dtype in _PARSED.items():
+            df[name] = pd.Series(dtype=dtype)
+        return df, check.findings
 
     for col in form.columns:
         df[f"{col.key}_text"] = _mapped(df[col.key], cell_text).astype(object)
-
-    def emit(mask: pd.Series, code: str, key: str, **params):
-        if not mask.any():
-            return
-        part = df.loc[mask, ["unit", "file", "sheet", "row", f"{key}_text"]]
-        for rec, cell in zip(part.itertuples(index=False, name=None), cells(part, key)):
-            findings.append(make_finding(code, unit=rec[0], file=rec[1], sheet=rec[2], cell=cell,
-                                         value=rec[4], **params))
-
-    blank = {c.key: df[f"{c.key}_text"] == "" for c in form.columns}
-
-    # Control characters Excel refuses: reported, then stripped from what we write.
+    check.blank = {c.key: df[f"{c.key}_text"] == "" for c in form.columns}
+    for rule in _EVERY_COLUMN:
+        for col in form.columns:
+            rule(check, col)
     for col in form.columns:
-        text = df[f"{col.key}_text"]
-        bad = text.str.contains(EXCEL_REJECTS, regex=True, na=False)
-        if bad.any():
-            emit(bad, "value.control_chars", col.key)
-            df.loc[bad, f"{col.key}_text"] = text[bad].map(lambda t: strip_control_chars(t)[0])
-            # The value is then judged without them: a stray \x01 is not a wrong date or name.
-            df.loc[bad, col.key] = df.loc[bad, f"{col.key}_text"]
-
-    for col in form.columns:
-        if col.required:
-            emit(blank[col.key], "row.required_missing", col.key, label=col.label)
-
-    # 重点问题: one of the menu.
-    df["problem_no"] = _mapped(df["problem"], lambda v: parse_category(v, form)).astype("Int64")
-    emit(~blank["problem"] & df["problem_no"].isna(), "row.category_invalid", "problem")
-
-    # Person columns: at least one named person.
-    for col in form.columns:
-        if col.kind == "person":
-            names = _mapped(df[col.key], lambda v: parse_persons(v, form))
-            emit(~blank[col.key] & (names.map(len) == 0), "row.person_invalid", col.key, label=col.label)
-
-    # 完成时限: a date inside the window.
-    year = campaign.year
-    results = _mapped(df["deadline"], lambda v: parse_date(v, year, form))
-    df["deadline_status"] = results.map(lambda r: r.status)
-    df["deadline_date"] = results.map(lambda r: r.date)
-    window = dict(start=cn_date(campaign.start), end=cn_date(campaign.rectification_due))
-    emit(df["deadline_status"] == "invalid", "row.deadline_invalid", "deadline",
-         example=campaign.rectification_due.isoformat())
-    emit(df["deadline_status"] == "vague", "row.deadline_vague", "deadline", **window)
-    dates = pd.to_datetime(df["deadline_date"], errors="coerce")
-    ok = df["deadline_status"] == "ok"
-    late = ok & (dates > pd.Timestamp(campaign.rectification_due))
-    early = ok & (dates < pd.Timestamp(campaign.start))
-    emit(late, "row.deadline_out_of_window", "deadline",
-         relation=f"晚于集中整顿截止日期{window['end']}", **window)
-    emit(early, "row.deadline_out_of_window", "deadline",
-         relation=f"早于本次整治开始日期{window['start']}", **window)
-
-    # 整顿进展: one of its values when given.
-    df["progress_value"] = _mapped(df["progress"], lambda v: parse_progress(v, form))
-    emit(~blank["progress"] & df["progress_value"].isna(), "row.progress_invalid", "progress",
-         choices="、".join(form.progress_values))
-
-    # 整顿措施: substantial, and not the same text copied across problems.
-    # The comparison key keeps only letters, digits and Han characters: its length is the
-    # measure's meaningful length.
-    df["_mkey"] = _mapped(df["measure_text"], measure_key)
-    lengths = df["_mkey"].str.len()
-    emit(~blank["measure"] & (lengths < form.measure_min_chars), "row.measure_thin", "measure")
-    candidates = ~blank["measure"] & (lengths >= _REPEAT_MIN_CHARS)
-    # Only the rows whose (unit, measure) occurs more than once are grouped: iterating a
-    # groupby over every distinct measure costs seconds on 100,000 rows.
-    repeated = candidates & df.duplicated(["unit", "_mkey"], keep=False)
-    rep = df.loc[repeated, ["unit", "file", "sheet", "row", "measure_text", "_mkey"]]
-    rep = rep.assign(measure_cell=cells(rep, "measure"))
-    grouped = rep.groupby(["unit", "_mkey"], sort=False)["measure_cell"].agg(list)
-    cells_of = dict(zip(grouped.index, grouped.to_numpy()))
-    for unit, file, sheet, _, text, key, cell in rep.itertuples(index=False, name=None):
-        others = "、".join(c for c in cells_of[(unit, key)] if c != cell)
-        findings.append(make_finding("row.measure_repeated", unit=unit, file=file, sheet=sheet,
-                                     cell=cell, value=text, others=others))
-    del df["_mkey"]
-
-    # Overdue: only with an explicit as-of date (nothing here reads today's clock).
-    if as_of is not None:
-        done = df["progress_value"] == form.progress_values[-1]
-        overdue = ok & (dates < pd.Timestamp(as_of)) & ~done
-        df["overdue"] = overdue
-        late_rows = df.loc[overdue]
-        for rec, cell in zip(late_rows.itertuples(index=False), cells(late_rows, "deadline")):
-            findings.append(make_finding(
-                "row.overdue", unit=rec.unit, file=rec.file, sheet=rec.sheet, cell=cell,
-                value=rec.deadline_text, deadline=cn_date(rec.deadline_date), as_of=cn_date(as_of),
-                progress=rec.progress_value if isinstance(rec.progress_value, str) else (rec.progress_text or "未填写")))
-    else:
-        df["overdue"] = False
-    return df, findings
+        for rule in (_BY_KIND.get(col.kind), _BY_KEY.get(col.key)):
+            if rule is not None:
+                rule(check, col)
+    _overdue(check)
+    return df, check.findings

@@ -52,7 +52,8 @@ class Collection:
             when not in the menu), 具体问题, 整顿措施, 责任人, 完成时限 (datetime.date or None),
             完成时限原文, 整顿进展, 备注, 逾期 (bool), 来源文件, 工作表, 来源单元格 (the row's first
             cell, e.g. A7), 行号 (Excel row number).
-        findings: 校验结果 — 级别, 代码, 单位, 文件, 工作表, 单元格, 说明, 原值; sorted by unit, level, cell.
+        findings: 校验结果 — 级别, 代码, 单位, 文件, 工作表, 单元格, 说明, 原值, and 行号 (the Excel row of
+            the cell, <NA> for none: data for following a finding to its row); sorted by unit, level, cell.
         by_problem: 问题统计 — index 单位 (units with a submission, roster order), one column per key problem (its short
             name) with the number of rows, 未能归类 (rows whose 重点问题 is not in the menu), and 合计.
         liaisons: 联络员名册 — 单位, 状态, 第一责任人, 联络员, 联系电话 (normalised), QQ号码, 邮箱 (roster).
@@ -267,6 +268,7 @@ def _assemble(inbox: str, docs: list[Document], ledgers: dict[str, Ledger], camp
     order = {name: i for i, name in enumerate(campaign.unit_names)}
     findings.sort(key=lambda f: (order.get(f.unit, len(order)), *sort_key(f)))
     findings_df = pd.DataFrame([f.as_row() for f in findings], columns=FINDING_COLUMNS)
+    findings_df["行号"] = findings_df["行号"].astype("Int64")
 
     rows_df = rows_table(checked, campaign)
     submissions = submissions_table(campaign, current, first_received, late_units, findings, checked, report_info)

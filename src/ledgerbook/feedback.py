@@ -56,7 +56,7 @@ from openpyxl.worksheet.protection import SheetProtection
 from openpyxl.worksheet.worksheet import Worksheet
 
 from .campaign import Campaign, Unit
-from .excel import EXCEL_CELL_LIMIT, cell_a1, excel_serial, row_height, split_a1, text_width
+from .excel import EXCEL_CELL_LIMIT, cell_a1, excel_serial, row_height, text_width
 from .errors import OutputError
 from .findings import ERROR, INFO, LEVEL_ORDER, WARNING, Finding
 from .form import Layout, template_layout
@@ -93,7 +93,7 @@ _NOT_IN_TABLE = {
     "report.missing": "（自评报告请另行报送）",
     "file.unprotected": "（本文件已重新设置保护，请直接在本文件中修改，不要取消保护）",
 }
-_CARRIED_NOTES = {"file.layout_changed": "（本文件已转录到标准模板，表头无需再改）"}
+_CARRIED_NOTES = dict.fromkeys(("file.layout_changed", "file.layout_broken"), "（本文件已转录到标准模板，表头无需再改）")
 
 # Formats openpyxl can open; the others are carried over into a fresh template.
 _OPENPYXL_FORMATS = ("xlsx", "xlsm")
@@ -101,9 +101,6 @@ _OPENPYXL_FORMATS = ("xlsx", "xlsm")
 # a zip bomb, and openpyxl (which keeps every cell in memory) is not asked to open it.
 _MAX_UNPACKED_BYTES = 50 * 1024 * 1024
 _MAX_NAME_CHARS = 60  # Han characters are 3 bytes in UTF-8: 60 of them and the prefix fit 255 bytes
-# A1 references inside a message (not inside a letter run such as "QQ5").
-_A1_IN_TEXT = re.compile(r"(?<![A-Za-z])([A-Z]{1,3})([1-9]\d{0,6})(?![\d])")
-_QUOTED = re.compile(r"(“[^”]*”)")
 
 _FONT = "宋体"
 _THIN = Side(style="thin", color="808080")
@@ -128,13 +125,17 @@ _PROTECTION_ATTRS = {
 
 @dataclass(frozen=True)
 class _Mark:
-    """One finding as shown in a copy: where it is marked there (``cell`` '' when nowhere)."""
+    """One finding as shown in a copy: where it is marked there (``at`` None when nowhere)."""
 
     level: str
     code: str
     message: str
     value: str
-    cell: str
+    at: tuple[int, int] | None
+
+    @property
+    def cell(self) -> str:
+        return cell_a1(*self.at) if self.at is not None else ""
 
 
 @dataclass
@@ -426,26 +427,24 @@ def _position_map(ledger: Ledger, layout: Layout) -> dict[tuple[int, int], tuple
 
 
 def _marks(findings: list[Finding], copy: _Copy) -> list[_Mark]:
-    """Where each finding is marked in the copy, sorted by level, then row and column."""
+    """Where each finding is marked in the copy, sorted by level, then row and column. In a
+    carried copy the finding is moved to the template's cells, its message made again."""
     anchors = _merge_anchors(copy.ws)
     marks = []
     for f in findings:
         pos = _cell_in_copy(f, copy)
+        if copy.to_copy is not None:
+            f = f.moved(copy.to_copy.get)
         if pos is not None:
             pos = anchors.get(pos, pos)
-        message = _moved_references(f.message, copy) if copy.carried else f.message
-        message += _NOT_IN_TABLE.get(f.code, "") + (_CARRIED_NOTES.get(f.code, "") if copy.carried else "")
-        marks.append(_Mark(level=f.level, code=f.code, message=message, value=f.value,
-                           cell=cell_a1(*pos) if pos is not None else ""))
+        message = f.message + _NOT_IN_TABLE.get(f.code, "") + (_CARRIED_NOTES.get(f.code, "") if copy.carried else "")
+        marks.append(_Mark(level=f.level, code=f.code, message=message, value=f.value, at=pos))
     return sorted(marks, key=_mark_order)
 
 
 def _mark_order(mark: _Mark) -> tuple:
-    try:
-        col, row = split_a1(mark.cell)
-        where = (0, row, col)
-    except ValueError:
-        where = (1, 0, 0)  # not on a cell (the self-evaluation report): last in its level
+    # Not on a cell (the self-evaluation report): last in its level.
+    where = (0, *mark.at) if mark.at is not None else (1, 0, 0)
     return (LEVEL_ORDER.get(mark.level, 9), *where, mark.code)
 
 
@@ -454,12 +453,11 @@ def _cell_in_copy(f: Finding, copy: _Copy) -> tuple[int, int] | None:
     about something else than the ledger (the self-evaluation report)."""
     if f.code.startswith("report.") or (copy.carried and f.code in _CARRIED_NOTES):
         return None  # not about a cell of this copy (the template's header is the form's own)
-    original = _parse_a1(f.cell)
-    if original is not None:
+    if f.at is not None:
         if copy.to_copy is None:
-            return original
-        if original in copy.to_copy:
-            return copy.to_copy[original]
+            return f.at
+        if f.at in copy.to_copy:
+            return copy.to_copy[f.at]
     return _unit_level_cell(f.code, copy.layout)
 
 
@@ -472,28 +470,6 @@ def _unit_level_cell(code: str, layout: Layout) -> tuple[int, int]:
     if "unit" in layout.fields:
         return layout.fields["unit"]
     return (layout.header_row, min(layout.columns.values()))
-
-
-def _parse_a1(ref: str) -> tuple[int, int] | None:
-    try:
-        col, row = split_a1(ref)
-    except ValueError:
-        return None
-    return (row, col)
-
-
-def _moved_references(message: str, copy: _Copy) -> str:
-    """A message with the original file's cell references replaced by the copy's.
-
-    Only references outside “quotes” are moved: the quoted part is the value as typed.
-    """
-    def move(m: re.Match) -> str:
-        pos = _parse_a1(m.group(0))
-        new = copy.to_copy.get(pos) if pos is not None else None
-        return cell_a1(*new) if new is not None else m.group(0)
-
-    parts = _QUOTED.split(message)
-    return "".join(p if _QUOTED.fullmatch(p) else _A1_IN_TEXT.sub(move, p) for p in parts)
 
 
 def _merge_anchors(ws: Worksheet) -> dict[tuple[int, int], tuple[int, int]]:
@@ -515,12 +491,12 @@ def _merge_anchors(ws: Worksheet) -> dict[tuple[int, int], tuple[int, int]]:
 
 def _mark_cells(ws: Worksheet, marks: list[_Mark], author: str) -> None:
     """Colour each marked cell by its worst level and give it a note with every message."""
-    by_cell: dict[str, list[_Mark]] = {}
+    by_cell: dict[tuple[int, int], list[_Mark]] = {}
     for mark in marks:
-        if mark.cell:
-            by_cell.setdefault(mark.cell, []).append(mark)
-    for ref, cell_marks in by_cell.items():
-        cell = ws[ref]
+        if mark.at is not None:
+            by_cell.setdefault(mark.at, []).append(mark)
+    for (row, col), cell_marks in by_cell.items():
+        cell = ws.cell(row + 1, col + 1)
         worst = min((m.level for m in cell_marks), key=lambda lv: LEVEL_ORDER.get(lv, 9))
         cell.fill = PatternFill(fill_type="solid", start_color=LEVEL_FILL[worst], end_color=LEVEL_FILL[worst])
         lines = [f"【{m.level}】{m.message}" for m in cell_marks]

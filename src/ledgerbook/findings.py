@@ -6,7 +6,11 @@ table of codes is generated from it (``scripts/gen_codes_table.py``) so it canno
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from .excel import cell_a1
+from .text import fill_template
 
 ERROR = "错误"
 WARNING = "警告"
@@ -28,7 +32,9 @@ _CODES = [
          "文件无法读取：{reason}", advice="。请用 Excel 或 WPS 另存为 .xlsx 格式后重新报送"),
     Code("file.not_ledger", ERROR, "可以打开，但没有“整顿台账”工作表或找不到表头",
          "文件中找不到整顿台账：{reason}。请使用党委组织部下发的附件2模板填写后重新报送"),
-    Code("file.layout_changed", WARNING, "表头被改名、缺列或调换顺序（必填列都能对上时为警告，否则为错误）",
+    Code("file.layout_changed", WARNING, "表头被改名、缺少非必填列、调换顺序或插入了列，但必填列都能对上（工作表过大只读取了一部分时也是）",
+         "表头与模板不一致：{reason}。请使用下发的模板，不要增删或调换列"),
+    Code("file.layout_broken", ERROR, "表头缺少必填列，台账无法按列读取",
          "表头与模板不一致：{reason}。请使用下发的模板，不要增删或调换列"),
     Code("file.superseded", INFO, "同一单位后来又报送了新版本，此文件不再采用",
          "已被同一单位{newer_received}收到的新版本“{newer}”替代，不再采用"),
@@ -84,12 +90,27 @@ _CODES = [
 
 CATALOGUE: dict[str, Code] = {c.code: c for c in _CODES}
 
-FINDING_COLUMNS = ["级别", "代码", "单位", "文件", "工作表", "单元格", "说明", "原值"]
+#: Columns of the Collection's findings table: what 校验结果 shows, then the row the cell is
+#: on (Excel's number, blank for a finding about no cell) so a finding can be followed to its row.
+FINDING_COLUMNS = ["级别", "代码", "单位", "文件", "工作表", "单元格", "说明", "原值", "行号"]
+
+Position = tuple[int, int]
+
+
+class Places(tuple):
+    """Cells a message names besides its own ((row, col) pairs, 0-based): written as A1
+    references joined by 、, and moved with the finding when its cells move."""
 
 
 @dataclass(frozen=True)
 class Finding:
-    """One problem found, with where it is and what to do about it."""
+    """One problem found, with where it is and what to do about it.
+
+    The cell is kept as data, (row, column) 0-based on ``sheet``; its A1 text (:attr:`cell`)
+    is made when written and never parsed back. ``where`` names the place when there is no
+    cell (单位信息栏). ``params`` are the message's other values, kept so the message can be
+    made again for moved cells (:meth:`moved`).
+    """
 
     code: str
     level: str
@@ -97,41 +118,57 @@ class Finding:
     unit: str = ""
     file: str = ""
     sheet: str = ""
-    cell: str = ""
+    row: int | None = None
+    column: int | None = None
     value: str = ""
+    where: str = ""
+    params: tuple[tuple[str, object], ...] = field(default=(), compare=False, repr=False)
 
-    def as_row(self) -> dict[str, str]:
-        return dict(zip(FINDING_COLUMNS, (self.level, self.code, self.unit, self.file, self.sheet,
-                                          self.cell, self.message, self.value)))
+    @property
+    def at(self) -> Position | None:
+        """(row, column) of the cell, 0-based; None for a finding about no cell."""
+        return None if self.row is None or self.column is None else (self.row, self.column)
 
-    def as_dict(self) -> dict:
-        return asdict(self)
+    @property
+    def cell(self) -> str:
+        """The cell as Excel names it (I7), '' for none."""
+        return cell_a1(*self.at) if self.at is not None else ""
+
+    def as_row(self) -> dict[str, object]:
+        return dict(zip(FINDING_COLUMNS, (self.level, self.code, self.unit, self.file, self.sheet, self.cell,
+                                          self.message, self.value, self.row + 1 if self.at is not None else None)))
+
+    def moved(self, move: Callable[[Position], Position | None]) -> Finding:
+        """The same finding with its cells moved (where `move` knows them): the position and
+        the cells the message names, the message made again."""
+        def new(pos: Position) -> Position:
+            return move(pos) or pos
+
+        at = new(self.at) if self.at is not None else None
+        params = {k: Places(new(p) for p in v) if isinstance(v, Places) else v for k, v in self.params}
+        return make_finding(self.code, unit=self.unit, file=self.file, sheet=self.sheet, at=at, where=self.where,
+                            value=self.value, **params)
 
 
-def make_finding(code: str, *, unit: str = "", file: str = "", sheet: str = "", cell: str = "",
-                 value: object = "", level: str | None = None, **params) -> Finding:
+def make_finding(code: str, *, unit: str = "", file: str = "", sheet: str = "", at: Position | None = None,
+                 where: str = "", value: object = "", **params) -> Finding:
     """Build a finding from the catalogue; params fill the message template.
 
-    `cell` and `value` are also available to the template (as {cell} and {value}).
+    The template also gets {cell} (the A1 text of `at`, else `where`), {value}, {unit} and
+    {file}. A :class:`Places` param is written as its cells' A1 texts. A placeholder without
+    a value stays as written: a message never fails to be made.
     """
     spec = CATALOGUE[code]
     text_value = "" if value is None else str(value)
-    message = spec.template.format(cell=cell or "", value=text_value, unit=unit, file=file, **params)
+    values = {k: "、".join(cell_a1(*p) for p in v) if isinstance(v, Places) else v for k, v in params.items()}
+    values.update(cell=cell_a1(*at) if at is not None else where, value=text_value, unit=unit, file=file)
+    message = fill_template(spec.template, values)
     if spec.advice and "请" not in message:
         message = message.rstrip("。") + spec.advice
-    return Finding(code=code, level=level or spec.level, message=message, unit=unit, file=file,
-                   sheet=sheet, cell=cell, value=text_value)
+    return Finding(code=code, level=spec.level, message=message, unit=unit, file=file, sheet=sheet,
+                   row=at[0] if at is not None else None, column=at[1] if at is not None else None,
+                   value=text_value, where=where, params=tuple(params.items()))
 
 
 def sort_key(f: Finding) -> tuple:
-    return (f.unit, LEVEL_ORDER.get(f.level, 9), f.file, f.sheet, _cell_sort(f.cell), f.code)
-
-
-def _cell_sort(cell: str) -> tuple[int, int]:
-    from .excel import split_a1
-
-    try:
-        col, row = split_a1(cell)
-        return (row, col)
-    except ValueError:
-        return (0, 0)
+    return (f.unit, LEVEL_ORDER.get(f.level, 9), f.file, f.sheet, f.at or (0, 0), f.code)

@@ -15,6 +15,7 @@ from typing import Protocol
 from .campaign import Campaign, Unit
 from .excel import cell_a1, cell_column_letter
 from .form import Form, Layout
+from .text import fill_template
 
 __all__ = [
     "LISTS",
@@ -203,25 +204,12 @@ def iso_date(day: dt.date) -> str:
     return day.isoformat()
 
 
-class _KeepMissing(dict):
-    """format_map mapping that leaves unknown placeholders as they were."""
-
-    def __missing__(self, key: str) -> str:
-        return "{" + key + "}"
-
-
 def fill_placeholders(text: str, campaign: Campaign) -> str:
     """A form prompt with its date placeholders filled in (ISO dates: what the cell accepts)."""
-    if "{" not in text:
-        return text
-    values = _KeepMissing(
+    return fill_template(text, dict(
         start=iso_date(campaign.start), end=iso_date(campaign.rectification_due), ledger_due=iso_date(campaign.ledger_due),
         report_due=iso_date(campaign.report_due), year=str(campaign.year),
-    )
-    try:
-        return text.format_map(values)
-    except (ValueError, IndexError):  # stray braces in a hand-edited form file: show as written
-        return text
+    ))
 
 
 def labels_by_kind(form: Form) -> dict[str, list[str]]:

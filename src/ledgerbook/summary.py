@@ -30,7 +30,6 @@ from __future__ import annotations
 import datetime as dt
 import math
 import numbers
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Mapping
@@ -421,19 +420,16 @@ def _write_changes(book: _Book, changes: Changes) -> None:
     _write_table(book, ws, list(CHANGE_COLUMNS), changes.table(), freeze_cols=0)
 
 
-_ROW_NUMBER = re.compile(r"(?:^|!)\$?[A-Za-z]{1,3}\$?(\d+)$")
-
-
 def finding_links(findings: pd.DataFrame, rows: pd.DataFrame) -> list[int | None]:
     """For each finding, the 1-based row of 汇总台账 its cell is on (None when not a table row).
 
-    A finding points at a table row when its 文件 is a row's 来源文件 and its 单元格 is on
-    that row's 行号 (汇总台账 has its header on row 1, so table row i is on Excel row i + 2).
+    A finding points at a table row when its 文件 is a row's 来源文件 and its 行号 (the row of
+    its cell) is that row's 行号 (汇总台账 has its header on row 1, so table row i is on Excel
+    row i + 2).
     """
-    keys: list[tuple[str, int] | None] = []
-    for file, cell in zip(findings["文件"].tolist(), findings["单元格"].tolist()):
-        m = _ROW_NUMBER.search(cell) if isinstance(cell, str) else None
-        keys.append((file, int(m.group(1))) if m else None)
+    keys: list[tuple[str, int] | None] = [
+        (file, int(line)) if not is_blank(line) else None
+        for file, line in zip(findings["文件"].tolist(), findings["行号"].tolist())]
     # Only the places findings point at are looked up: the map stays as small as the findings.
     wanted = set(k for k in keys if k is not None)
     where: dict[tuple[str, int], int] = {}

@@ -7,7 +7,7 @@ import datetime as dt
 import re
 import unicodedata
 
-__all__ = ["OFFICE_TZ", "cn_date", "cn_datetime", "decode_text", "normalize_label"]
+__all__ = ["OFFICE_TZ", "cn_date", "cn_datetime", "decode_text", "fill_template", "normalize_label"]
 
 #: The office's clock (China, UTC+8, no daylight saving). Every naive datetime in ledgerbook
 #: (received times, drafts' dates, the summary's times) is on this clock, whatever the time
@@ -46,3 +46,21 @@ def cn_date(day: dt.date) -> str:
 def cn_datetime(when: dt.datetime | None) -> str:
     """A received time as findings show it (2019-09-12 17:30); 未知时间 when unknown."""
     return when.strftime("%Y-%m-%d %H:%M") if when else "未知时间"
+
+
+class _KeepMissing(dict):
+    """format_map mapping that leaves unknown placeholders as they were."""
+
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+def fill_template(template: str, values: dict[str, object]) -> str:
+    """``template.format(**values)`` that never raises: a placeholder without a value stays as
+    written ({due}), and stray braces (a hand-edited file) leave the template as it is."""
+    if "{" not in template:
+        return template
+    try:
+        return template.format_map(_KeepMissing(values))
+    except (ValueError, IndexError, AttributeError, KeyError):
+        return template

@@ -20,11 +20,12 @@ from pathlib import Path
 
 import pytest
 
+from peer_files import PEER_FILES
+
 MB = 1024 * 1024
 #: Office's limits: what a hostile sheet may claim.
 EXCEL_ROWS = 1_048_576
 EXCEL_COLS = 16_384
-PEER_FILES = Path("/work/shared/peer-files")
 #: Every outcome 文件清单 may give (spec §5, plus 已展开 for opened containers).
 OUTCOMES = {"采用", "已被替代", "重复", "无法识别", "无法读取", "已忽略", "自评报告", "已展开"}
 #: The start of /etc/passwd: it must never show up in anything collect() returns.

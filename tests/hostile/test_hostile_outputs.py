@@ -270,6 +270,7 @@ def test_a_file_that_kills_a_reader_process_is_that_files_finding(tmp_path, camp
     """A file that kills the process reading it (a Rust abort inside calamine, an allocation past
     the worker's memory limit) costs only that file: collect() reads in worker processes, turns the
     lost file into its own 无法读取 row and still summarises the others (no BrokenProcessPool)."""
+    import faulthandler
     import os
 
     import ledgerbook.collect as collect_mod
@@ -284,6 +285,9 @@ def test_a_file_that_kills_a_reader_process_is_that_files_finding(tmp_path, camp
 
     def dying(data, file, fmt, form):
         if file == "killer.xlsx":
+            # pytest's faulthandler, inherited by the forked worker, would print a crash dump of
+            # this intended abort into a green run's output.
+            faulthandler.disable()
             os.abort()  # what a Rust abort or an out-of-memory kill looks like from here
         return real(data, file, fmt, form)
 

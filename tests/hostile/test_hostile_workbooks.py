@@ -468,7 +468,7 @@ def assert_ledger_or_finding(ledger) -> None:
     event("readable" if ledger.readable else "finding: " + ",".join(sorted(c for c, _ in codes)))
     if ledger.readable:
         return
-    assert any(code in ("file.unreadable", "file.not_ledger") or (code == "file.layout_changed" and level == "错误")
+    assert any(code in ("file.unreadable", "file.not_ledger") or code == "file.layout_broken"
                for code, level in codes), codes
 
 

@@ -11,8 +11,7 @@ import re
 from dataclasses import dataclass, field
 
 from ..errors import reraise_interrupts
-from ..excel import cell_a1
-from ..findings import ERROR, WARNING, Finding, make_finding
+from ..findings import ERROR, Finding, make_finding
 from ..form import Form, Layout
 from ..text import normalize_label
 from .caps import MAX_COLS, MAX_ROWS, Unreadable
@@ -64,16 +63,12 @@ class Ledger:
         """True when a table was found and every required column mapped."""
         return self.layout is not None and not any(f.level == ERROR for f in self.findings)
 
-    def cell(self, row: int, key: str) -> str:
-        """A1 reference of a table cell."""
-        return cell_a1(row, self.layout.columns[key])
-
     def field_value(self, key: str):
         return self.fields.get(key, ("", None))[0]
 
-    def field_cell(self, key: str) -> str:
-        pos = self.fields.get(key, (None, None))[1]
-        return cell_a1(*pos) if pos else ""
+    def field_at(self, key: str) -> tuple[int, int] | None:
+        """(row, col) of a unit-block field's value, or of where it belongs; None when absent."""
+        return self.fields.get(key, (None, None))[1]
 
 
 # --------------------------------------------------------------------------- opening
@@ -251,7 +246,7 @@ def _find_ledger(book: Workbook, ledger: Ledger, form: Form) -> None:
     )
     if grid.truncated:
         ledger.findings.append(make_finding(
-            "file.layout_changed", file=ledger.file, sheet=grid.name, level=WARNING,
+            "file.layout_changed", file=ledger.file, sheet=grid.name,
             reason=f"工作表超出正常范围，只读取了前{MAX_ROWS}行、前{MAX_COLS}列"))
 
 
@@ -290,10 +285,9 @@ def _check_layout(ledger: Ledger, form: Form, grid: Grid, header_row: int, mappi
     if extra:
         reasons.append("插入了其他列：" + "、".join(f"“{_text(grid.value(header_row, c))}”" for c in extra))
     if reasons:
-        level = ERROR if missing_required else WARNING
         ledger.findings.append(make_finding(
-            "file.layout_changed", file=ledger.file, sheet=grid.name, level=level,
-            cell=cell_a1(header_row, min(mapped_cols)), reason="；".join(reasons)))
+            "file.layout_broken" if missing_required else "file.layout_changed", file=ledger.file, sheet=grid.name,
+            at=(header_row, min(mapped_cols)), reason="；".join(reasons)))
 
 
 def _text(value) -> str:
