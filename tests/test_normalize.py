@@ -12,7 +12,6 @@ from ledgerbook.normalize import (
     DateResult,
     cell_text,
     clean_text,
-    meaningful_length,
     measure_key,
     parse_category,
     parse_date,
@@ -89,7 +88,7 @@ def test_clean_text(value, expected):
     assert clean_text(value) == expected
 
 
-# --- strip_control_chars / measure_key / meaningful_length -------------------------------------
+# --- strip_control_chars / measure_key -------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -127,21 +126,6 @@ def test_measure_key_equal(a, b):
 def test_measure_key_differs():
     assert measure_key("加强学习") != measure_key("加强培训")
     assert measure_key(None) == ""
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("加强学习", 4),
-        ("加强学习，每月2次！", 8),
-        ("Study  hard!", 9),
-        ("……，。  ", 0),
-        ("ＡＢ１２", 4),
-        (None, 0),
-    ],
-)
-def test_meaningful_length(text, expected):
-    assert meaningful_length(text) == expected
 
 
 # --- parse_date ------------------------------------------------------------------------------

@@ -43,7 +43,6 @@ class Changes:
         progress: 单位, 整顿对象, 重点问题, 原进展, 新进展 — matched rows whose progress moved.
         findings: 变化 (新增/已解决), 级别, 代码, 单位, 单元格, 说明.
         since_generated_at: when the earlier summary was written.
-        since_as_of: the earlier summary's as-of date.
         since_file: the earlier summary's file name.
     """
 
@@ -52,7 +51,6 @@ class Changes:
     progress: pd.DataFrame
     findings: pd.DataFrame
     since_generated_at: dt.datetime | None = None
-    since_as_of: dt.date | None = None
     since_file: str = ""
     modified_rows: int = field(default=0)
 
@@ -211,6 +209,6 @@ def compare(previous: PreviousSummary, collection: Collection) -> Changes:
         status=_compare_status(previous.status, current.status),
         rows=rows, progress=progress,
         findings=_compare_findings(previous.findings, current.findings),
-        since_generated_at=previous.generated_at, since_as_of=previous.as_of,
+        since_generated_at=previous.generated_at,
         since_file=previous.path.name, modified_rows=modified,
     )

@@ -35,7 +35,6 @@ __all__ = [
     "DateResult",
     "cell_text",
     "clean_text",
-    "meaningful_length",
     "measure_key",
     "parse_category",
     "parse_date",
@@ -172,7 +171,6 @@ def strip_control_chars(text: str) -> tuple[str, bool]:
 
 
 _NON_WORD = re.compile(r"[\W_]+")
-_MEANINGFUL = re.compile(f"[{_HAN}A-Za-z0-9\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f]")
 
 
 def measure_key(text: object) -> str:
@@ -185,18 +183,6 @@ def measure_key(text: object) -> str:
         The text NFKC-normalised, without whitespace and punctuation, lower-cased.
     """
     return _NON_WORD.sub("", clean_text(text)).lower()
-
-
-def meaningful_length(text: object) -> int:
-    """How much a text says: Han characters + Latin letters + digits.
-
-    Args:
-        text: any value.
-
-    Returns:
-        The count; punctuation, symbols and spaces are not counted.
-    """
-    return len(_MEANINGFUL.findall(clean_text(text)))
 
 
 # ---------------------------------------------------------------------------------------

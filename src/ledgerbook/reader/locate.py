@@ -122,15 +122,19 @@ class _Labels:
     end_pattern: re.Pattern
     longest: int
     n_columns: int
+    # Header texts already matched by prefix -> (column key, official): headers repeat across files.
+    matches: dict[str, tuple[str | None, bool]] = field(default_factory=dict, compare=False)
 
 
-_LABELS_CACHE: dict[int, _Labels] = {}
+# Form holds a dict and so is unhashable: entries are keyed on id() and keep the form, so an
+# id cannot be reused by another form while its entry lives (as normalize's vocabularies).
+_LABELS_CACHE: dict[int, tuple[Form, _Labels]] = {}
 
 
 def _labels(form: Form) -> _Labels:
-    cached = _LABELS_CACHE.get(id(form))
-    if cached is not None:
-        return cached
+    entry = _LABELS_CACHE.get(id(form))
+    if entry is not None and entry[0] is form:
+        return entry[1]
     exact, official, prefix = {}, {}, []
     for col in form.columns:
         key = normalize_label(col.label)
@@ -151,11 +155,10 @@ def _labels(form: Form) -> _Labels:
     end_pattern = re.compile("|".join(re.escape(m.rstrip("：:")) for m in form.table_end_markers))
     labels = _Labels(exact, official, prefix, fields, markers, end_pattern,
                      max(len(k) for k in exact), len(form.columns))
-    _LABELS_CACHE[id(form)] = labels
+    if len(_LABELS_CACHE) >= 32:  # campaigns override the menu: a handful of forms per process
+        _LABELS_CACHE.clear()
+    _LABELS_CACHE[id(form)] = (form, labels)
     return labels
-
-
-_MATCH_CACHE: dict[tuple[int, str], tuple[str | None, bool]] = {}
 
 
 def _match_column(text: str, labels: _Labels) -> tuple[str | None, bool]:
@@ -166,8 +169,7 @@ def _match_column(text: str, labels: _Labels) -> tuple[str | None, bool]:
         return labels.columns_official[text], True
     if text in labels.columns_exact:
         return labels.columns_exact[text], False
-    cache_key = (id(labels), text)
-    hit = _MATCH_CACHE.get(cache_key)
+    hit = labels.matches.get(text)
     if hit is not None:
         return hit
     result = (None, False)
@@ -176,8 +178,8 @@ def _match_column(text: str, labels: _Labels) -> tuple[str | None, bool]:
         if len(label) >= 2 and text.startswith(label) and len(text) <= len(label) + 8:
             result = (key, False)
             break
-    if len(_MATCH_CACHE) < 10_000:
-        _MATCH_CACHE[cache_key] = result
+    if len(labels.matches) < 10_000:
+        labels.matches[text] = result
     return result
 
 
