@@ -120,7 +120,7 @@ def test_feedback_option(tmp_path, inbox, campaign):
     result = CliRunner().invoke(cli, ["collect", str(inbox), "-o", str(tmp_path / "s.xlsx"),
                                       "--feedback", str(tmp_path / "fb"), "-q"])
     assert result.exit_code == 0
-    assert [p.name for p in (tmp_path / "fb").iterdir()] == [f"退回修改_{campaign.units[1].name}.xlsx"]
+    assert [p.name for p in (tmp_path / "fb").glob("*.xlsx")] == [f"退回修改_{campaign.units[1].name}.xlsx"]
 
 
 def test_template_commands(tmp_path, campaign):

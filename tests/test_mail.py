@@ -307,8 +307,8 @@ def test_feedback_goes_to_units_to_fix_and_reminders_to_missing(feedback_plan, c
     assert [(d.unit, d.kind) for d in plan.drafts] == [("计算机科学与工程学院党委", "feedback"),
                                                       ("土木工程学院党委", "reminder")]
     assert plan.no_address == ["数学与计算科学学院党委"]  # 需退回修改, but no address: listed
-    assert plan.drafts[0].path.name == "01_计算机科学与工程学院党委_feedback.eml"
-    assert plan.drafts[1].path.name == "02_土木工程学院党委_reminder.eml"
+    assert plan.drafts[0].path.name == "02_计算机科学与工程学院党委_feedback.eml"  # roster number
+    assert plan.drafts[1].path.name == "03_土木工程学院党委_reminder.eml"
 
 
 def test_feedback_draft_lists_findings_and_attaches_the_marked_copy(feedback_plan, collection, workdir):
@@ -487,7 +487,7 @@ def test_cli_mail_feedback(inbox, tmp_path):
                                       "-o", str(tmp_path / "outbox")])
     assert result.exit_code == 0, result.output
     names = sorted(p.name for p in (tmp_path / "outbox").glob("*.eml"))
-    assert names == ["01_计算机科学与工程学院党委_feedback.eml", "02_土木工程学院党委_reminder.eml"]
+    assert names == ["02_计算机科学与工程学院党委_feedback.eml", "03_土木工程学院党委_reminder.eml"]
     assert "数学与计算科学学院党委" in result.output
     body = parse(tmp_path / "outbox" / names[1]).get_body(("plain",)).get_content()
     assert "截至2019年9月20日" in body

@@ -116,56 +116,33 @@ def template(campaign_path, output, per_unit):
 @click.option("--since", "since_path", type=click.Path(dir_okay=False), help="与之前的汇总表比较，增加“变化”工作表")
 @click.option("--mail", "outbox", type=click.Path(file_okay=False),
               help="同时写出邮件草稿：退回修改件发给需修改的单位，催报未提交的单位")
+@click.option("--force", is_flag=True,
+              help="挡路的文件（非 ledgerbook 写出或写出后被修改过）移入旁边的 旧版/ 文件夹，而不是停止")
 @click.option("--strict", is_flag=True, help="发现任何“错误”时退出码为1")
 @click.option("-q", "--quiet", is_flag=True, help="不显示进度和报告")
 @click.option("-v", "--verbose", is_flag=True, help="逐个文件显示处理结果")
-def collect(inbox, campaign_path, output, as_of, feedback_dir, feedback_all, since_path, outbox, strict, quiet,
-            verbose):
-    """读取 INBOX 中收到的全部文件，检查并写出汇总表。"""
-    from . import console
-    from .collect import collect as run_collect
-    from .summary import write_summary
+def collect(inbox, campaign_path, output, as_of, feedback_dir, feedback_all, since_path, outbox, force, strict,
+            quiet, verbose):
+    """读取 INBOX 中收到的全部文件，检查并写出汇总表。
 
-    from .outputs import refuse_inside_inbox
+    再次运行时只替换 ledgerbook 上次写出且之后未被修改的文件；已不需要的退回修改件和邮件草稿
+    （如单位已通过）会被删除，使退回修改目录和发件箱始终与本次汇总表一致。
+    """
+    from . import console
+    from .workflow import NO_LEDGER, run_round
 
     campaign = _campaign(campaign_path)
     out = Path(output or f"汇总表_{(as_of or dt.date.today()).isoformat()}.xlsx")
-    # Every place written to is checked before any work: the inbox is only ever read.
-    for target, what in ((out, "汇总表"), (feedback_dir, "退回修改件的目录"), (outbox, "邮件草稿目录")):
-        if target:
-            refuse_inside_inbox(target, inbox, what)
-    previous = None
-    if since_path:
-        from .snapshot import read_previous
-
-        previous = read_previous(since_path)
     show = not quiet and sys.stderr.isatty()
     with console.progress(show) as bar:
-        collection = run_collect(inbox, campaign, as_of=as_of, progress=bar)
-    changes = None
-    if previous is not None:
-        from .changes import compare
-
-        changes = compare(previous, collection)
-    write_summary(collection, out, generated_at=dt.datetime.now().replace(microsecond=0), since=changes)
-    feedback_paths = []
-    if feedback_dir or feedback_all:
-        from .feedback import write_feedback
-
-        feedback_paths = write_feedback(collection, feedback_dir or "退回修改", all_units=feedback_all)
-    plan = None
-    if outbox:
-        from .mail import feedback_drafts
-
-        plan = feedback_drafts(collection, outbox, feedback_dir=feedback_dir or None,
-                               now=dt.datetime.now().replace(microsecond=0))
+        result = run_round(inbox, campaign, summary=out, as_of=as_of, since=since_path, feedback_dir=feedback_dir,
+                           feedback_all=feedback_all, outbox=outbox, force=force, progress=bar)
     if not quiet:
-        click.echo(console.collect_report(collection, out, feedback_paths, changes, verbose=verbose))
-        if plan is not None:
-            from .console import format_plan
-
-            click.echo(format_plan(plan))
-    if strict and (collection.findings["级别"] == "错误").any():
+        click.echo(console.round_report(result, verbose=verbose))
+    if result.no_ledger:
+        click.echo(f"注意：{NO_LEDGER}（汇总表已写出，各单位均为未提交）", err=True)
+        sys.exit(1)
+    if strict and (result.collection.findings["级别"] == "错误").any():
         sys.exit(1)
 
 
@@ -241,23 +218,22 @@ def mail_templates(campaign_path, outbox, templates_dir, send_now, dry_run):
 @OUTBOX_OPTION
 @click.option("--feedback", "feedback_dir", type=click.Path(file_okay=False),
               help="同时把退回修改件保存到此目录（默认只放在邮件附件里）")
+@click.option("--force", is_flag=True, help="挡路的文件移入旁边的 旧版/ 文件夹，而不是停止")
 @SEND_OPTION
 @DRY_RUN_OPTION
-def mail_feedback(inbox, campaign_path, as_of, outbox, feedback_dir, send_now, dry_run):
+def mail_feedback(inbox, campaign_path, as_of, outbox, feedback_dir, force, send_now, dry_run):
     """收集 INBOX 后：给需退回修改的单位发标注件和问题清单，给未提交的单位发催报。"""
-    from .collect import collect as run_collect
     from .errors import InboxError
-    from .mail import feedback_drafts
+    from .workflow import run_round
 
     if Path(inbox).is_file():
         # A summary holds the findings but not the returned files that the marked-up copies
         # are made from, so the inbox itself is needed.
         raise InboxError(f"{inbox} 是文件：请给出收件箱文件夹（不是汇总表），退回修改件要从各单位报送的原文件生成")
     campaign = _campaign(campaign_path)
-    collection = run_collect(inbox, campaign, as_of=as_of)
-    plan = feedback_drafts(collection, outbox, feedback_dir=feedback_dir,
-                           now=dt.datetime.now().astimezone().replace(microsecond=0))
-    _mail_finish(plan, campaign, send_now, dry_run)
+    result = run_round(inbox, campaign, summary=None, as_of=as_of, feedback_dir=feedback_dir, outbox=outbox,
+                       force=force)
+    _mail_finish(result.plan, campaign, send_now, dry_run)
 
 
 def _translate(exc: click.ClickException) -> str:

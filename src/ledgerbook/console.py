@@ -49,9 +49,12 @@ def collect_report(collection, summary_path: Path, feedback_paths: list, changes
     s = collection.submissions
     back = s[s["状态"] == "需退回修改"]
     if len(back):
-        lines.append("需退回修改：")
+        outside = int((back["名单内"] == "否").sum())
+        # The count above is of roster units: a unit outside the roster is named as such.
+        lines.append(f"需退回修改（名单内 {len(back) - outside} 个，名单外 {outside} 个）：" if outside else "需退回修改：")
         for rec in back.itertuples(index=False):
-            lines.append(f"  {rec.单位}：错误 {rec.错误数}，警告 {rec.警告数}")
+            name = rec.单位 if rec.名单内 == "是" else f"{rec.单位}（名单外）"
+            lines.append(f"  {name}：错误 {rec.错误数}，警告 {rec.警告数}")
     missing = s[s["状态"] == "未提交"]["单位"].tolist()
     if missing:
         lines.append("未提交：" + "、".join(missing))
@@ -64,12 +67,44 @@ def collect_report(collection, summary_path: Path, feedback_paths: list, changes
     return "\n".join(lines)
 
 
+def round_report(result, verbose: bool = False) -> str:
+    """The report after a round (:class:`ledgerbook.workflow.RoundResult`): the collect report,
+    then why units got no copy, the drafts, and what an earlier round left that was removed."""
+    lines = [collect_report(result.collection, result.summary, list(result.copies.values()), result.changes,
+                            verbose=verbose)]
+    lines += no_copy_lines(result.no_copy)
+    if result.plan is not None:
+        lines.append(format_plan(result.plan))
+    lines += removed_lines(result)
+    return "\n".join(lines)
+
+
+def no_copy_lines(no_copy: dict[str, str]) -> list[str]:
+    if not no_copy:
+        return []
+    return [f"以下 {len(no_copy)} 个单位没有生成退回修改件："] + [f"  {unit}：{why}" for unit, why in no_copy.items()]
+
+
+def removed_lines(result) -> list[str]:
+    """Copies and drafts of an earlier round removed, and files --force moved aside."""
+    lines = []
+    deleted = result.removed[: len(result.removed) - len(result.retired)]
+    if deleted:
+        lines.append(f"已删除上次写出、本次不再需要的文件 {len(deleted)} 个：" + "、".join(Path(p).name for p in deleted))
+    if result.retired:
+        folders = sorted({str(Path(p).parent) for p in result.retired})
+        lines.append(f"已把 {len(result.retired)} 个挡路的文件移入 " + "、".join(folders))
+    return lines
+
+
 def demo_report(result) -> str:
     lines = [f"演示目录：{result.directory}"]
     for note in result.notes:
         lines.append(f"  {note}")
     lines.append("")
     lines.append(collect_report(result.collection, result.summary, result.feedback))
+    if result.rounds:
+        lines += no_copy_lines(result.rounds[0].no_copy)
     if getattr(result, "second_collection", None) is not None:
         second = result.second_collection
         c = second.counts()

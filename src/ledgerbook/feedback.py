@@ -61,18 +61,20 @@ from .errors import OutputError
 from .findings import ERROR, INFO, LEVEL_ORDER, WARNING, Finding
 from .form import Layout, template_layout
 from .normalize import cell_text, strip_control_chars
-from .outputs import atomic_save, refuse_inside_inbox, safe_file_name, unique_file_name
+from .outputs import refuse_inside_inbox, safe_file_name, unique_file_name
+from .ownership import atomic_write_bytes
 from .reader import Ledger
 from .text import cn_date
 # SHEET_PROTECTION is the form's sheet-protection options: the copy allows what the form allows.
 from .rules import MARKER_KEYS, SHEET_PROTECTION, ValidationSpec, list_sources, marker_rows, validation_specs
-from .tables import RETURN, UNNAMED
+from .tables import MISSING, RETURN, UNNAMED
 from .template import write_template
 
 if TYPE_CHECKING:
     from .collect import Collection
 
-__all__ = ["FEEDBACK_SHEET", "feedback_file_name", "feedback_workbook", "write_feedback"]
+__all__ = ["FEEDBACK_SHEET", "FeedbackCopy", "build_feedback", "feedback_file_name", "feedback_workbook",
+           "write_feedback"]
 
 #: The sheet inserted first in every copy.
 FEEDBACK_SHEET = "校验意见"
@@ -181,9 +183,62 @@ class _Fill:
 # --------------------------------------------------------------------------- public API
 
 
+@dataclass(frozen=True)
+class FeedbackCopy:
+    """One unit's marked-up copy, built in memory.
+
+    Attributes:
+        unit: the unit as in 提交情况.
+        file_name: ``退回修改_<单位>.xlsx`` (or ``校验意见_<单位>.xlsx`` for one that passed),
+            unique among the copies of the round.
+        data: the .xlsx bytes.
+        to_fix: the unit is sent back (需退回修改).
+    """
+
+    unit: str
+    file_name: str
+    data: bytes
+    to_fix: bool
+
+
+def build_feedback(collection: Collection, *, all_units: bool = False,
+                   resubmit_by: dt.date | None = None) -> tuple[list[FeedbackCopy], dict[str, str]]:
+    """Build the marked-up copy of each unit to send back, once, without writing anything.
+
+    Args:
+        collection: the result of :func:`ledgerbook.collect.collect`.
+        all_units: also build a copy for every other unit with a readable submission.
+        resubmit_by: the date to name in "send it back before …"; None asks for 尽快.
+
+    Returns:
+        The copies in the order of 提交情况, and unit -> why it gets none (one Chinese
+        sentence) for each unit that should have one but cannot (its file could not be read).
+    """
+    copies: list[FeedbackCopy] = []
+    taken: set[str] = set()
+    units, no_copy = _units_to_copy(collection, all_units)
+    for name, status, ledger in units:
+        try:
+            data = _workbook_bytes(feedback_workbook(collection, name, ledger, resubmit_by=resubmit_by))
+        except Exception:  # something in the unit's own workbook openpyxl cannot handle
+            try:
+                data = _workbook_bytes(feedback_workbook(collection, name, ledger, resubmit_by=resubmit_by,
+                                                         carry_over=True))
+            except Exception as exc:  # the values themselves cannot be typed into a template
+                no_copy[name] = f"生成标注件时出错（{type(exc).__name__}），请直接按汇总表“校验结果”中的问题通知该单位"
+                continue
+        file_name = unique_file_name(feedback_file_name(name, status == RETURN), taken)
+        copies.append(FeedbackCopy(unit=name, file_name=file_name, data=data, to_fix=status == RETURN))
+    return copies, no_copy
+
+
 def write_feedback(collection: Collection, directory: str | Path, *, all_units: bool = False,
                    resubmit_by: dt.date | None = None) -> list[Path]:
     """Write a marked-up copy of the current submission of each unit to send back.
+
+    A plain writer: files of the same name in `directory` are replaced. ``ledgerbook collect
+    --feedback`` goes through :func:`ledgerbook.workflow.run_round`, which replaces only files
+    ledgerbook wrote and removes copies that are no longer current.
 
     Args:
         collection: the result of :func:`ledgerbook.collect.collect`.
@@ -203,18 +258,19 @@ def write_feedback(collection: Collection, directory: str | Path, *, all_units: 
     """
     directory = Path(directory)
     refuse_inside_inbox(directory, collection.inbox, "退回修改件的目录")
+    copies, _ = build_feedback(collection, all_units=all_units, resubmit_by=resubmit_by)
     written: list[Path] = []
-    taken: set[str] = set()
-    for name, status, ledger in _units_to_copy(collection, all_units):
-        path = directory / unique_file_name(feedback_file_name(name, status == RETURN), taken)
-        try:
-            _save(feedback_workbook(collection, name, ledger, resubmit_by=resubmit_by), path)
-        except OutputError:
-            raise
-        except Exception:  # something in the unit's own workbook openpyxl cannot handle
-            _save(feedback_workbook(collection, name, ledger, resubmit_by=resubmit_by, carry_over=True), path)
+    for copy in copies:
+        path = directory / copy.file_name
+        atomic_write_bytes(path, copy.data, "退回修改件")
         written.append(path)
     return written
+
+
+def _workbook_bytes(wb: Workbook) -> bytes:
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    return buffer.getvalue()
 
 
 def feedback_file_name(unit: str, to_fix: bool = True) -> str:
@@ -264,11 +320,15 @@ def feedback_workbook(collection: Collection, unit: str, ledger: Ledger, *,
 # --------------------------------------------------------------------------- which units
 
 
-def _units_to_copy(collection: Collection, all_units: bool) -> list[tuple[str, str, Ledger]]:
-    """(unit as in 提交情况, status, ledger) of each unit that gets a copy, in 提交情况 order."""
-    out = []
-    for name, status in zip(collection.submissions["单位"], collection.submissions["状态"]):
-        if status != RETURN and not all_units:
+def _units_to_copy(collection: Collection,
+                   all_units: bool) -> tuple[list[tuple[str, str, Ledger]], dict[str, str]]:
+    """(unit as in 提交情况, status, ledger) of each unit that gets a copy, in 提交情况 order;
+    and unit -> why for each that should get one but has nothing to mark."""
+    out, no_copy = [], {}
+    files = collection.files.set_index("文件")["说明"].to_dict() if len(collection.files) else {}
+    for name, status, file in zip(collection.submissions["单位"], collection.submissions["状态"],
+                                  collection.submissions["文件"]):
+        if status == MISSING or (status != RETURN and not all_units):
             continue
         ledger = collection.ledgers.get(name)
         if ledger is None and name == UNNAMED:
@@ -276,7 +336,11 @@ def _units_to_copy(collection: Collection, all_units: bool) -> list[tuple[str, s
         # No ledger (or no layout): the file could not be read, so there is nothing to mark.
         if ledger is not None and ledger.layout is not None:
             out.append((name, status, ledger))
-    return out
+        else:
+            why = str(files.get(file) or "").strip("。")
+            no_copy[name] = (f"报送的文件“{file}”无法读取，没有可标注的表格"
+                             + (f"：{why}" if why else "；请该单位重新报送可以打开的文件"))
+    return out, no_copy
 
 
 def _findings_for(collection: Collection, unit: str, ledger: Ledger) -> list[Finding]:
@@ -906,7 +970,3 @@ def _put_text(cell: Cell, value: object) -> None:
 def _clip(text: str) -> str:
     # Excel keeps at most 32,767 characters in a cell or note; longer text is cut visibly.
     return text if len(text) <= EXCEL_CELL_LIMIT else text[: EXCEL_CELL_LIMIT - 1] + "…"
-
-
-def _save(wb: Workbook, path: Path) -> None:
-    atomic_save(path, wb.save, "退回修改件")

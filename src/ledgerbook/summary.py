@@ -708,7 +708,10 @@ class _Overview:
     def send_back(self) -> None:
         s = self.c.submissions
         back = s[s["状态"] == RETURN]
-        self.heading(f"需退回修改的单位（{len(back)}个）", new_page=True)
+        outside = int((back["名单内"] == "否").sum())
+        # The box above counts roster units: the heading gives the same number, then those outside.
+        count = f"名单内{len(back) - outside}个，名单外{outside}个" if outside else f"{len(back)}个"
+        self.heading(f"需退回修改的单位（{count}）", new_page=True)
         if not len(back):
             self.note("无：所有已报送单位均未发现错误。")
             return

@@ -2,8 +2,10 @@
 the reminders; ``send`` sends them over SMTP, once each."""
 
 from ..errors import MailError
-from .drafts import KINDS, Draft, MailPlan, feedback_drafts, template_drafts, unit_addresses
+from .drafts import (
+    KINDS, Attachment, Draft, MailPlan, compose_feedback_drafts, feedback_drafts, template_drafts, unit_addresses,
+)
 from .send import LOG_NAME, SendReport, send
 
-__all__ = ["KINDS", "LOG_NAME", "Draft", "MailError", "MailPlan", "SendReport", "feedback_drafts", "send",
-           "template_drafts", "unit_addresses"]
+__all__ = ["KINDS", "LOG_NAME", "Attachment", "Draft", "MailError", "MailPlan", "SendReport",
+           "compose_feedback_drafts", "feedback_drafts", "send", "template_drafts", "unit_addresses"]

@@ -50,20 +50,21 @@ import json
 import mimetypes
 import re
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import EmailPolicy
 from email.utils import format_datetime, make_msgid, parseaddr
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 from urllib.parse import quote
 
 from ..campaign import Campaign, Unit
 from ..errors import MailError, OutputError
 from ..findings import ERROR, LEVEL_ORDER
 from ..outputs import refuse_inside_inbox, safe_file_name, unique_file_name
+from ..ownership import atomic_write_bytes
 from ..text import OFFICE_TZ, cn_date
 
 if TYPE_CHECKING:  # pragma: no cover - typing only; pandas and collect are imported when used
@@ -74,9 +75,11 @@ if TYPE_CHECKING:  # pragma: no cover - typing only; pandas and collect are impo
 
 __all__ = [
     "KINDS",
+    "Attachment",
     "Draft",
     "MailError",
     "MailPlan",
+    "compose_feedback_drafts",
     "feedback_drafts",
     "template_drafts",
     "unit_addresses",
@@ -227,13 +230,21 @@ class _DraftPolicy(EmailPolicy):
 DRAFT_POLICY = _DraftPolicy(linesep="\r\n")
 
 
-def _attach(msg: EmailMessage, path: Path) -> None:
+class Attachment(NamedTuple):
+    """A file to attach that exists only in memory (a marked-up copy built for this round)."""
+
+    name: str
+    data: bytes
+
+
+def _attach(msg: EmailMessage, item: Path | Attachment) -> None:
     """Attach a file, its name in Content-Disposition (RFC 2231) and Content-Type (RFC 2047)."""
-    ctype = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    data = item.data if isinstance(item, Attachment) else item.read_bytes()
+    ctype = mimetypes.guess_type(item.name)[0] or "application/octet-stream"
     maintype, subtype = ctype.split("/", 1)
-    msg.add_attachment(path.read_bytes(), maintype=maintype, subtype=subtype, filename=path.name)
+    msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=item.name)
     # The Content-Type name= copy is for Outlook, Foxmail and QQ mail (module docstring).
-    msg.get_payload()[-1].set_param("name", path.name, replace=True)
+    msg.get_payload()[-1].set_param("name", item.name, replace=True)
 
 
 def without_draft_marker(data: bytes) -> bytes:
@@ -460,9 +471,13 @@ def _draft_key(kind: str, unit: str, to: str, subject: str, body: str, attachmen
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:32]
 
 
-def _write_draft(plan: MailPlan, *, campaign: Campaign, unit: str, addresses: Sequence[str], kind: str,
-                 subject: str, body: str, attachments: Sequence[Path], now: dt.datetime) -> Draft:
-    """Build one message, write it as ``<序号>_<单位>_<kind>.eml`` and record it in the plan."""
+def _compose_draft(outbox: Path, number: int, *, campaign: Campaign, unit: str, addresses: Sequence[str],
+                   kind: str, subject: str, body: str, attachments: Sequence[Path | Attachment],
+                   now: dt.datetime) -> tuple[Draft, bytes]:
+    """Build one message, to be written as ``<outbox>/<序号>_<单位>_<kind>.eml``; writes nothing.
+
+    序号 is the unit's place in the roster (提交情况), the same in every round.
+    """
     sender = campaign_sender(campaign)
     msg = EmailMessage(policy=DRAFT_POLICY)
     if sender is not None:  # without one, Outlook fills in the account that sends the draft
@@ -473,17 +488,20 @@ def _write_draft(plan: MailPlan, *, campaign: Campaign, unit: str, addresses: Se
     msg["Message-ID"] = make_msgid(domain=_msgid_domain(sender))
     msg["X-Unsent"] = "1"
     msg.set_content(body + _signature(campaign, now), cte="base64")
-    for path in attachments:
-        _attach(msg, path)
-    path = plan.outbox / f"{len(plan.drafts) + 1:02d}_{safe_file_name(unit)}_{kind}.eml"
-    try:
-        path.write_bytes(bytes(msg))
-    except OSError as exc:
-        raise OutputError(f"无法写入 {path}：{exc}") from None
+    for item in attachments:
+        _attach(msg, item)
+    path = outbox / f"{number:02d}_{safe_file_name(unit)}_{kind}.eml"
     to = ", ".join(addresses)
-    names = tuple(p.name for p in attachments)
+    names = tuple(a.name for a in attachments)
     draft = Draft(unit=unit, to=to, subject=subject, path=path, attachments=names, kind=kind,
                   message_id=msg["Message-ID"], key=_draft_key(kind, unit, to, subject, body, names))
+    return draft, bytes(msg)
+
+
+def _write_draft(plan: MailPlan, number: int, **compose) -> Draft:
+    """Build one message, write it (through a temporary file) and record it in the plan."""
+    draft, data = _compose_draft(plan.outbox, number, **compose)
+    atomic_write_bytes(draft.path, data, "邮件草稿")
     plan.drafts.append(draft)
     return draft
 
@@ -525,14 +543,14 @@ def template_drafts(campaign: Campaign, outbox: str | Path, *, templates_dir: st
     now = _aware(now)
     used: set[str] = set()
     with _folder(templates_dir) as folder:
-        for unit in campaign.units:
+        for number, unit in enumerate(campaign.units, 1):
             addresses = unit_addresses(unit)
             if not addresses:
                 plan.no_address.append(unit.name)
                 continue
             copy = _unit_copy(campaign, unit, folder, templates_dir is not None, used)
             subject, body = _template_text(campaign, unit.name, copy.name)
-            _write_draft(plan, campaign=campaign, unit=unit.name, addresses=addresses, kind="template",
+            _write_draft(plan, number, campaign=campaign, unit=unit.name, addresses=addresses, kind="template",
                          subject=subject, body=body, attachments=[copy], now=now)
     return plan
 
@@ -544,20 +562,6 @@ def _unit_findings(collection: "Collection", unit: str) -> list["Finding"]:
     """What the unit has to fix or check: errors first, then warnings, then notes."""
     mine = [f for f in collection.finding_list if f.unit == unit and f.code not in _NOT_FOR_UNITS]
     return sorted(mine, key=lambda f: LEVEL_ORDER.get(f.level, 9))  # stable: keeps collect's order
-
-
-def _feedback_copies(collection: "Collection", folder: Path) -> dict[str, Path]:
-    """Write the marked-up copies and map them to units by their ``退回修改_<单位>.xlsx`` names."""
-    from ..feedback import write_feedback
-
-    paths = write_feedback(collection, folder)
-    by_name = {Path(p).stem.removeprefix("退回修改_"): Path(p) for p in paths}
-    copies = {}
-    for unit in collection.submissions["单位"]:
-        path = by_name.get(safe_file_name(unit)) or by_name.get(unit)
-        if path is not None:
-            copies[unit] = path
-    return copies
 
 
 def _submission_sender(collection: "Collection", submission: dict) -> list[str]:
@@ -576,51 +580,44 @@ def _submission_sender(collection: "Collection", submission: dict) -> list[str]:
     return []
 
 
-def feedback_drafts(collection: "Collection", outbox: str | Path, *, feedback_dir: str | Path | None = None,
-                    now: dt.datetime | None = None) -> MailPlan:
-    """Drafts after a collect: send-backs to 需退回修改 units, reminders to 未提交 units.
-
-    A 需退回修改 unit gets its findings in the body (errors first, at most
-    MAX_FINDINGS_IN_BODY) and its marked-up copy (``退回修改_<单位>.xlsx`` from
-    :func:`ledgerbook.feedback.write_feedback`) attached; when no marked-up copy could be made
-    (its file was unreadable), its blank per-unit copy instead. A 未提交 unit gets a reminder
-    with its blank per-unit copy. 已通过 units get nothing. A unit the roster has no address
-    for is answered at the address its submission came from, when it came by e-mail.
+def compose_feedback_drafts(collection: "Collection", outbox: str | Path, *, copies: Mapping[str, Attachment],
+                            now: dt.datetime | None = None) -> tuple[list[tuple[Draft, bytes]], list[str]]:
+    """The drafts of a feedback round, built in memory: nothing is written.
 
     Args:
         collection: the result of :func:`ledgerbook.collect.collect`.
-        outbox: the folder to write the .eml files to.
-        feedback_dir: where to write the marked-up copies (kept); None for a temporary folder.
-        now: the drafts' Date (naive means China time); None for the current time. A reminder
-            says "截至" the collection's as-of date, else this date.
+        outbox: the folder the drafts are meant for (their :attr:`Draft.path`).
+        copies: unit -> its marked-up copy, as built once for the round
+            (:func:`ledgerbook.feedback.build_feedback`); a 需退回修改 unit missing here gets
+            its blank per-unit copy instead.
+        now: see :func:`feedback_drafts`.
 
     Returns:
-        The plan: drafts in the order of 提交情况 and the units without an address.
-
-    Raises:
-        OutputError: a draft or a copy cannot be written.
+        (draft, its bytes) in the order of 提交情况, and the units without an address.
     """
     from ..tables import MISSING, RETURN
 
-    refuse_inside_inbox(outbox, collection.inbox, "邮件草稿目录")
-    plan = MailPlan(outbox=_prepare_outbox(outbox))
+    outbox = Path(outbox)
     now = _aware(now)
     campaign = collection.campaign
+    # A draft is numbered by its unit's place in 提交情况 (roster order), not among the drafts:
+    # a unit keeps its file name from round to round, so a re-run replaces it in place.
     submissions = collection.submissions.to_dict("records")
-    wanted = [s for s in submissions if s["状态"] in (RETURN, MISSING)]
+    wanted = [(n, s) for n, s in enumerate(submissions, 1) if s["状态"] in (RETURN, MISSING)]
     used: set[str] = set()
-    with _folder(feedback_dir) as marked_folder, _folder(None) as blank_folder:
-        copies = _feedback_copies(collection, marked_folder) if any(s["状态"] == RETURN for s in wanted) else {}
+    drafts: list[tuple[Draft, bytes]] = []
+    no_address: list[str] = []
+    with _folder(None) as blank_folder:
 
         def blank_copy(unit: Unit | None) -> Path | None:  # units not in the roster have none
             return _unit_copy(campaign, unit, blank_folder, False, used) if unit is not None else None
 
-        for sub in wanted:
+        for number, sub in wanted:
             name = sub["单位"]
             unit = campaign.unit(name)
             addresses = unit_addresses(unit) or _submission_sender(collection, sub)
             if not addresses:
-                plan.no_address.append(name)
+                no_address.append(name)
                 continue
             if sub["状态"] == RETURN:
                 kind, marked = "feedback", copies.get(name)
@@ -630,6 +627,54 @@ def feedback_drafts(collection: "Collection", outbox: str | Path, *, feedback_di
             else:
                 kind, attachment = "reminder", blank_copy(unit)
                 subject, body = _reminder_text(campaign, name, collection.as_of or now.date(), attachment)
-            _write_draft(plan, campaign=campaign, unit=name, addresses=addresses, kind=kind, subject=subject,
-                         body=body, attachments=[attachment] if attachment else [], now=now)
+            # Attachments are read into the message here, while the blank copies still exist.
+            drafts.append(_compose_draft(outbox, number, campaign=campaign, unit=name, addresses=addresses,
+                                         kind=kind, subject=subject, body=body,
+                                         attachments=[attachment] if attachment else [], now=now))
+    return drafts, no_address
+
+
+def feedback_drafts(collection: "Collection", outbox: str | Path, *, feedback_dir: str | Path | None = None,
+                    now: dt.datetime | None = None) -> MailPlan:
+    """Drafts after a collect: send-backs to 需退回修改 units, reminders to 未提交 units.
+
+    A 需退回修改 unit gets its findings in the body (errors first, at most
+    MAX_FINDINGS_IN_BODY) and its marked-up copy (``退回修改_<单位>.xlsx``, built once by
+    :func:`ledgerbook.feedback.build_feedback`) attached; when no marked-up copy could be made
+    (its file was unreadable), its blank per-unit copy instead. A 未提交 unit gets a reminder
+    with its blank per-unit copy. 已通过 units get nothing. A unit the roster has no address
+    for is answered at the address its submission came from, when it came by e-mail.
+
+    A plain writer: drafts of the same name are replaced. ``ledgerbook collect --mail`` and
+    ``ledgerbook mail feedback`` go through :func:`ledgerbook.workflow.run_round`, which
+    replaces only drafts ledgerbook wrote and removes those of an earlier round.
+
+    Args:
+        collection: the result of :func:`ledgerbook.collect.collect`.
+        outbox: the folder to write the .eml files to.
+        feedback_dir: where to keep the marked-up copies too; None: only attached.
+        now: the drafts' Date (naive means China time); None for the current time. A reminder
+            says "截至" the collection's as-of date, else this date.
+
+    Returns:
+        The plan: drafts in the order of 提交情况 and the units without an address.
+
+    Raises:
+        OutputError: a draft or a copy cannot be written.
+    """
+    from ..feedback import build_feedback
+
+    refuse_inside_inbox(outbox, collection.inbox, "邮件草稿目录")
+    if feedback_dir is not None:
+        refuse_inside_inbox(feedback_dir, collection.inbox, "退回修改件的目录")
+    plan = MailPlan(outbox=_prepare_outbox(outbox))
+    built, _ = build_feedback(collection)
+    if feedback_dir is not None:
+        for copy in built:
+            atomic_write_bytes(Path(feedback_dir) / copy.file_name, copy.data, "退回修改件")
+    copies = {c.unit: Attachment(c.file_name, c.data) for c in built}
+    drafts, plan.no_address = compose_feedback_drafts(collection, plan.outbox, copies=copies, now=now)
+    for draft, data in drafts:
+        atomic_write_bytes(draft.path, data, "邮件草稿")
+        plan.drafts.append(draft)
     return plan
