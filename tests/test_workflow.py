@@ -18,16 +18,16 @@ import pytest
 from click.testing import CliRunner
 
 from ledgerbook import feedback
-from ledgerbook.demo import samples
 from ledgerbook.campaign import load_campaign
 from ledgerbook.cli import cli
-from ledgerbook.errors import OutputError
-from ledgerbook.text import OFFICE_TZ as LOCAL_TZ
-from ledgerbook.ownership import MANIFEST_NAME, Manifest, OverwriteError, atomic_write_bytes
+from ledgerbook.demo import samples
+from ledgerbook.errors import OutputError, OverwriteError
+from ledgerbook.outputs import MANIFEST_NAME, Manifest, atomic_save, atomic_save_bytes
 from ledgerbook.template import write_template
+from ledgerbook.text import OFFICE_TZ
 from ledgerbook.workflow import NO_LEDGER, run_round
 
-NOW = dt.datetime(2019, 9, 16, 17, 0, tzinfo=LOCAL_TZ)
+NOW = dt.datetime(2019, 9, 16, 17, 0, tzinfo=OFFICE_TZ)
 
 CAMPAIGN_TOML = """\
 [campaign]
@@ -69,7 +69,7 @@ JG, JSJ, TM, SX, WGY = range(5)
 
 def _put(spec, campaign, path: Path, day: int) -> None:
     samples.write_ledger(spec, campaign, path)
-    ts = dt.datetime(2019, 9, day, 10, 0, tzinfo=LOCAL_TZ).timestamp()
+    ts = dt.datetime(2019, 9, day, 10, 0, tzinfo=OFFICE_TZ).timestamp()
     os.utime(path, (ts, ts))
 
 
@@ -365,14 +365,12 @@ def test_a_failed_write_keeps_the_old_file_and_names_the_target(tmp_path):
         tmp.write_bytes(b"half")
         raise OSError(28, "No space left on device")
 
-    from ledgerbook.ownership import atomic_write
-
     with pytest.raises(OutputError) as err:
-        atomic_write(target, broken, "汇总表")
+        atomic_save(target, broken, "汇总表")
     assert "汇总表.xlsx" in str(err.value) and ".~" not in str(err.value)
     assert target.read_bytes() == b"old"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["汇总表.xlsx"]
-    atomic_write_bytes(target, b"new", "汇总表")
+    atomic_save_bytes(target, b"new", "汇总表")
     assert target.read_bytes() == b"new"
 
 

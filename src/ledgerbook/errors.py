@@ -21,6 +21,10 @@ class OutputError(LedgerbookError):
     """An output file cannot be written (open in Excel, exists, not writable)."""
 
 
+class OverwriteError(OutputError):
+    """An output would replace or remove a file ledgerbook did not write, or one changed since."""
+
+
 class SummaryError(LedgerbookError):
     """A workbook given as an earlier summary is not one that ledgerbook wrote."""
 

@@ -61,8 +61,7 @@ from .errors import OutputError
 from .findings import ERROR, INFO, LEVEL_ORDER, WARNING, Finding
 from .form import Layout, template_layout
 from .normalize import cell_text, strip_control_chars
-from .outputs import refuse_inside_inbox, safe_file_name, unique_file_name
-from .ownership import atomic_write_bytes
+from .outputs import atomic_save_bytes, refuse_inside_inbox, safe_file_name, unique_file_name
 from .reader import Ledger
 from .text import cn_date
 # SHEET_PROTECTION is the form's sheet-protection options: the copy allows what the form allows.
@@ -262,7 +261,7 @@ def write_feedback(collection: Collection, directory: str | Path, *, all_units: 
     written: list[Path] = []
     for copy in copies:
         path = directory / copy.file_name
-        atomic_write_bytes(path, copy.data, "退回修改件")
+        atomic_save_bytes(path, copy.data, "退回修改件")
         written.append(path)
     return written
 

@@ -5,7 +5,7 @@
 
 1. Every output is checked before anything is read or written: not inside the inbox, not open
    in Excel/WPS (a ``~$`` lock file beside it), and — when it exists — written by ledgerbook
-   and unchanged since (see :mod:`ledgerbook.ownership`). The previous summary for ``--since``
+   and unchanged since (see :mod:`ledgerbook.outputs`). The previous summary for ``--since``
    is read here too, so a wrong file stops the round before the inbox is read.
 2. The inbox is collected and compared with the previous summary.
 3. Each marked-up copy is built once, in memory; the mail drafts attach those same bytes.
@@ -23,8 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 from .campaign import Campaign, load_campaign
-from .outputs import refuse_inside_inbox
-from .ownership import OutputRun
+from .outputs import OutputRun, refuse_inside_inbox
 from .text import OFFICE_TZ
 
 if TYPE_CHECKING:  # pragma: no cover

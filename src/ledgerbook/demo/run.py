@@ -16,10 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..campaign import load_campaign, write_default_campaign
-from ..errors import OutputError
-from ..ownership import (
-    Manifest, OverwriteError, Record, file_sha256, is_lock_file, is_unchanged_own, walk_files,
-)
+from ..errors import OutputError, OverwriteError
+from ..outputs import Manifest, Record, file_sha256, is_lock_file, is_unchanged_own, walk_files
 from ..text import OFFICE_TZ
 from .rounds import build_first_round, build_second_round
 

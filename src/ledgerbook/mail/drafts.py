@@ -63,8 +63,7 @@ from urllib.parse import quote
 from ..campaign import Campaign, Unit
 from ..errors import MailError, OutputError
 from ..findings import ERROR, LEVEL_ORDER
-from ..outputs import refuse_inside_inbox, safe_file_name, unique_file_name
-from ..ownership import atomic_write_bytes
+from ..outputs import atomic_save_bytes, refuse_inside_inbox, safe_file_name, unique_file_name
 from ..text import OFFICE_TZ, cn_date
 
 if TYPE_CHECKING:  # pragma: no cover - typing only; pandas and collect are imported when used
@@ -501,7 +500,7 @@ def _compose_draft(outbox: Path, number: int, *, campaign: Campaign, unit: str, 
 def _write_draft(plan: MailPlan, number: int, **compose) -> Draft:
     """Build one message, write it (through a temporary file) and record it in the plan."""
     draft, data = _compose_draft(plan.outbox, number, **compose)
-    atomic_write_bytes(draft.path, data, "邮件草稿")
+    atomic_save_bytes(draft.path, data, "邮件草稿")
     plan.drafts.append(draft)
     return draft
 
@@ -671,10 +670,10 @@ def feedback_drafts(collection: "Collection", outbox: str | Path, *, feedback_di
     built, _ = build_feedback(collection)
     if feedback_dir is not None:
         for copy in built:
-            atomic_write_bytes(Path(feedback_dir) / copy.file_name, copy.data, "退回修改件")
+            atomic_save_bytes(Path(feedback_dir) / copy.file_name, copy.data, "退回修改件")
     copies = {c.unit: Attachment(c.file_name, c.data) for c in built}
     drafts, plan.no_address = compose_feedback_drafts(collection, plan.outbox, copies=copies, now=now)
     for draft, data in drafts:
-        atomic_write_bytes(draft.path, data, "邮件草稿")
+        atomic_save_bytes(draft.path, data, "邮件草稿")
         plan.drafts.append(draft)
     return plan
