@@ -57,7 +57,6 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from .campaign import Campaign, Unit
 from .excel import EXCEL_CELL_LIMIT, cell_a1, excel_serial, row_height, text_width
-from .errors import OutputError
 from .findings import ERROR, INFO, LEVEL_ORDER, WARNING, Finding
 from .form import Layout, template_layout
 from .normalize import cell_text, strip_control_chars
