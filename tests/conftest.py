@@ -1,9 +1,11 @@
-"""Shared test fixtures: LibreOffice conversion (batched, once per call) and small helpers."""
+"""Shared test fixtures: LibreOffice conversion (batched, once per call), a Dovecot IMAP server
+and small helpers."""
 
 from __future__ import annotations
 
 import pytest
 
+from dovecot_helpers import DOVECOT, OPENSSL, REQUIRE_DOVECOT, Dovecot
 from soffice_helpers import REQUIRE_SOFFICE, SOFFICE, soffice_convert  # noqa: F401 (re-exported)
 
 
@@ -29,3 +31,20 @@ def form():
     from ledgerbook.form import load_form
 
     return load_form()
+
+
+@pytest.fixture(scope="session")
+def dovecot():
+    """A real Dovecot IMAP server for the whole session; skipped where Dovecot is absent, an
+    error when CI requires it (LEDGERBOOK_REQUIRE_DOVECOT=1)."""
+    if not (DOVECOT and OPENSSL):
+        message = "Dovecot (apt: dovecot-imapd) 或 openssl 未安装"
+        if REQUIRE_DOVECOT:
+            pytest.fail(f"LEDGERBOOK_REQUIRE_DOVECOT=1，但{message}", pytrace=False)
+        pytest.skip(message)
+    server = Dovecot()
+    try:
+        server.start()
+        yield server
+    finally:
+        server.cleanup()

@@ -29,7 +29,9 @@ _DATE_KEYS = ("start", "ledger_due", "report_due", "rectification_due")
 _UNIT_KEYS = {"name", "email", "secretary", "aliases"}
 _MENU_KEYS = {"problems", "short"}
 _MAIL_KEYS = {"host", "port", "sender", "security", "username", "password_env", "pause_seconds"}
-_TOP_KEYS = {"campaign", "units", "menu", "mail"}
+_IMAP_KEYS = {"host", "port", "security", "username", "folder", "password_env"}
+_TOP_KEYS = {"campaign", "units", "menu", "mail", "imap"}
+_SECURITY = ("ssl", "starttls", "none")
 
 
 # How a unit's name ends; people often write the name without it (机电工程学院 for 机电工程学院党委).
@@ -70,6 +72,26 @@ class MailSettings:
     pause_seconds: float = 1.0
 
 
+#: IMAP's standard ports: 993 with TLS from the first byte, 143 for STARTTLS or plain text.
+IMAP_PORTS = {"ssl": 993, "starttls": 143, "none": 143}
+
+
+@dataclass(frozen=True)
+class ImapSettings:
+    """The department's mailbox, read by ``ledgerbook fetch`` (the ``[imap]`` section).
+
+    The password (or 授权码, the app password QQ Mail and 163 issue) is never in the file: it is
+    read from the environment variable ``password_env`` or asked for at the terminal.
+    """
+
+    host: str | None = None
+    port: int = 993
+    security: str = "ssl"  # ssl | starttls | none
+    username: str | None = None
+    folder: str = "INBOX"
+    password_env: str = "LEDGERBOOK_IMAP_PASSWORD"
+
+
 @dataclass(frozen=True)
 class Campaign:
     institution: str
@@ -85,6 +107,7 @@ class Campaign:
     contact_phone: str = ""
     contact_email: str = ""
     mail: MailSettings = field(default_factory=MailSettings)
+    imap: ImapSettings = field(default_factory=ImapSettings)
     source: str = "(内置)"
 
     @property
@@ -170,7 +193,7 @@ def parse_campaign(data: dict, path: Path, form: Form | None = None) -> Campaign
     form = form or load_form()
     unknown = set(data) - _TOP_KEYS
     if unknown:
-        raise _fail(path, f"未知的节 [{sorted(unknown)[0]}]（可用：campaign、units、menu、mail）")
+        raise _fail(path, f"未知的节 [{sorted(unknown)[0]}]（可用：campaign、units、menu、mail、imap）")
     c = data.get("campaign")
     if not isinstance(c, dict):
         raise _fail(path, "缺少 [campaign] 节")
@@ -244,8 +267,9 @@ def parse_campaign(data: dict, path: Path, form: Form | None = None) -> Campaign
         )
     except (TypeError, ValueError):
         raise _fail(path, "mail.port / mail.pause_seconds 应为数字") from None
-    if mail.security not in {"starttls", "ssl", "none"}:
+    if mail.security not in _SECURITY:
         raise _fail(path, "mail.security 应为 starttls、ssl 或 none")
+    imap = _imap_settings(data.get("imap"), path)
 
     return Campaign(
         institution=_text(c["institution"], path, "campaign.institution"),
@@ -254,8 +278,31 @@ def parse_campaign(data: dict, path: Path, form: Form | None = None) -> Campaign
         contact=_text(c.get("contact"), path, "campaign.contact", required=False),
         contact_phone=str(c.get("contact_phone", "") or ""),
         contact_email=_text(c.get("contact_email"), path, "campaign.contact_email", required=False),
-        units=tuple(units), form=form, mail=mail, source=str(path), **dates,
+        units=tuple(units), form=form, mail=mail, imap=imap, source=str(path), **dates,
     )
+
+
+def _imap_settings(section, path: Path) -> ImapSettings:
+    """The [imap] section, checked like [mail]; absent gives the defaults (no host: no fetching)."""
+    if section is None:
+        return ImapSettings()
+    if not isinstance(section, dict):
+        raise _fail(path, "imap 应写成 [imap] 节")
+    bad = set(section) - _IMAP_KEYS
+    if bad:
+        raise _fail(path, f"未知的键 imap.{sorted(bad)[0]}（可用：{'、'.join(sorted(_IMAP_KEYS))}）")
+    security = section.get("security", "ssl")
+    if not isinstance(security, str) or security.strip().lower() not in _SECURITY:
+        raise _fail(path, f"imap.security 应为 ssl、starttls 或 none，现为 {security!r}")
+    security = security.strip().lower()
+    port = section.get("port", IMAP_PORTS[security])
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
+        raise _fail(path, f"imap.port 应为 1 到 65535 的整数，现为 {port!r}")
+    texts = {key: _text(section.get(key), path, f"imap.{key}", required=False)
+             for key in ("host", "username", "folder", "password_env")}
+    return ImapSettings(host=texts["host"] or None, port=port, security=security,
+                        username=texts["username"] or None, folder=texts["folder"] or "INBOX",
+                        password_env=texts["password_env"] or "LEDGERBOOK_IMAP_PASSWORD")
 
 
 def load_campaign(path: str | Path | None = None) -> Campaign:

@@ -73,6 +73,7 @@ def cli():
     典型流程：
       ledgerbook init                 生成活动文件 campaign.toml 供修改
       ledgerbook template --per-unit  为每个单位生成锁定的台账模板
+      ledgerbook fetch -o inbox/      从部门邮箱（IMAP）取回各单位的回复邮件
       ledgerbook collect inbox/       收集、检查、汇总，并生成退回修改件
       ledgerbook demo                 用内置示例完整演示一轮
     """
@@ -144,6 +145,43 @@ def collect(inbox, campaign_path, output, as_of, feedback_dir, feedback_all, sin
         sys.exit(1)
     if strict and (result.collection.findings["级别"] == "错误").any():
         sys.exit(1)
+
+
+@cli.command()
+@CAMPAIGN_OPTION
+@click.option("-o", "--output", "inbox", default="inbox", show_default=True, type=click.Path(file_okay=False),
+              help="收件箱文件夹：邮件存入其中的“邮件”文件夹，取件记录在它旁边")
+@click.option("--since", type=DATE, help="只取此日期起收到的邮件（默认：活动开始日期）")
+@click.option("--folder", help="邮箱中的文件夹（默认：活动文件 [imap] 的 folder，通常为收件箱 INBOX）")
+@click.option("--with-attachment", "only_attachments", is_flag=True, help="只取带附件的邮件")
+@click.option("--from-units", "only_units", is_flag=True, help="只取名单中单位邮箱发来的邮件")
+@click.option("--dry-run", is_flag=True, help="只列出将要取回的邮件，不写任何文件")
+@click.option("--insecure", is_flag=True, help="不验证服务器的 TLS 证书（只用于使用自签名证书的内部服务器）")
+@click.option("-q", "--quiet", is_flag=True, help="不显示进度和报告")
+@click.option("-v", "--verbose", is_flag=True, help="逐封列出按条件未取回的邮件")
+def fetch(campaign_path, inbox, since, folder, only_attachments, only_units, dry_run, insecure, quiet, verbose):
+    """从部门邮箱（活动文件 [imap] 节）取回各单位的回复邮件，存入 INBOX/邮件/。
+
+    只读取，不改变服务器上的任何邮件（不标记已读、不删除、不移动）。密码（授权码）取自
+    [imap] password_env 指定的环境变量，未设置时在终端提示输入（不显示、不保存）。
+    """
+    from . import report
+    from .errors import FetchError
+    from .fetch import fetch as run_fetch
+
+    def ask(question: str) -> str:
+        try:
+            return click.prompt(question, hide_input=True, default="", show_default=False, err=True)
+        except click.Abort:
+            raise FetchError("没有输入密码，未连接邮箱") from None
+
+    campaign = _campaign(campaign_path)
+    with report.progress(not quiet and sys.stderr.isatty(), label="取回邮件") as bar:
+        result = run_fetch(campaign, inbox, since=since, folder=folder, dry_run=dry_run,
+                           only_attachments=only_attachments, only_units=only_units, insecure=insecure,
+                           prompt=ask, progress=bar)
+    if not quiet:
+        click.echo(report.fetch_report(result, verbose=verbose))
 
 
 @cli.command()

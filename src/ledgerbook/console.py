@@ -12,7 +12,7 @@ from .mail import KINDS, MailPlan, SendReport
 
 
 @contextlib.contextmanager
-def progress(show: bool):
+def progress(show: bool, label: str = "读取文件"):
     """A progress(done, total) callback that draws a bar on a terminal, or does nothing."""
     if not show:
         yield None
@@ -21,7 +21,7 @@ def progress(show: bool):
 
     def update(done: int, total: int) -> None:
         if state["bar"] is None:
-            state["bar"] = click.progressbar(length=total, label="读取文件", file=click.get_text_stream("stderr"))
+            state["bar"] = click.progressbar(length=total, label=label, file=click.get_text_stream("stderr"))
             state["bar"].__enter__()
         state["bar"].update(done - state["done"])
         state["done"] = done
@@ -154,4 +154,40 @@ def format_send(report: SendReport) -> str:
         lines.append(f"跳过 {len(report.skipped)} 封（日志记录为此前已发送）：" + "、".join(d.unit for d in report.skipped))
     for draft, reason in report.failed:
         lines.append(f"发送失败：{draft.unit}（{draft.to}）{reason}")
+    return "\n".join(lines)
+
+
+def fetch_report(result, verbose: bool = False) -> str:
+    """The report after `fetch`: what was taken (and where), what was left and why."""
+    def line(m) -> str:
+        return f"  {m.received:%Y-%m-%d %H:%M}  {m.sender or '（无发件人）'}  {m.subject or '（无主题）'}"
+
+    lines = []
+    earlier = f"（此前已取回 {result.already} 封）" if result.already else ""
+    if result.dry_run:
+        lines.append(f"演练（未写任何文件）：将从 {result.mailbox} 取回 {len(result.taken)} 封邮件到 {result.folder}/"
+                     + earlier)
+    elif result.taken:
+        lines.append(f"已从 {result.mailbox} 取回 {len(result.taken)} 封新邮件，存入 {result.folder}/" + earlier)
+    else:
+        lines.append(f"{result.mailbox} 没有新邮件" + earlier)
+    lines += [f"{line(m)}  → {m.path.name}" for m in result.taken]
+    if result.skipped:
+        lines.append(f"未取回 {len(result.skipped)} 封：")
+        # Filtered out on request: a count per reason unless -v; every other reason line by line.
+        filtered = [m for m in result.skipped if "（--" in m.reason]
+        for m in result.skipped:
+            if verbose or m not in filtered:
+                lines.append(f"{line(m)}：{m.reason}")
+        if not verbose:
+            for reason in dict.fromkeys(m.reason for m in filtered):
+                lines.append(f"  {sum(1 for m in filtered if m.reason == reason)} 封{reason}（-v 逐封列出）")
+    if result.uidvalidity_changed:
+        lines.append("服务器已重新编号该文件夹（UIDVALIDITY 变化）：已按 Message-ID 和内容核对，已取回的邮件没有重复存入")
+    if not result.encrypted:
+        lines.append('注意：连接未加密（[imap] security = "none"），密码和邮件以明文传送')
+    elif not result.verified:
+        lines.append("注意：未验证服务器的 TLS 证书（--insecure），只应用于使用自签名证书的内部服务器")
+    if result.taken and not result.dry_run:
+        lines.append(f"下一步：ledgerbook collect {result.folder.parent}")
     return "\n".join(lines)

@@ -33,6 +33,11 @@ class MailError(LedgerbookError):
     """Mail cannot be sent: no [mail] host, no sender, no password, the server refuses."""
 
 
+class FetchError(LedgerbookError):
+    """The mailbox cannot be read: no [imap] settings or password, the server cannot be reached,
+    refuses the login or the certificate, or the connection broke off."""
+
+
 def reraise_interrupts(exc: BaseException) -> None:
     """Let Ctrl-C and exits through an ``except BaseException`` that turns a crash into a
     file's finding (a Rust panic in calamine arrives as pyo3's PanicException, a BaseException)."""
