@@ -5,7 +5,8 @@ One user in a passwd-file, Maildir storage, a self-signed certificate for 127.0.
 the openssl command. As root (CI), the master and auth run as root, but ``imap-login`` runs as
 ``nobody`` and the mail processes as uid/gid 65534, because Dovecot refuses root for both; the
 folder is 0755 so those users can reach their part. As an ordinary user, everything runs as
-that user. Only the master started here is ever stopped.
+that user. Only the master started here, and its children, are ever stopped (by its
+process group).
 
 A plain module (not conftest) so tests can import it by name.
 """
@@ -78,6 +79,11 @@ service imap-login {{
 }}
 service anvil {{
   chroot =
+  # No anvil-auth-penalty socket, no login penalty: a wrong-password test must not slow the
+  # next login from 127.0.0.1 (auth_failure_delay covers only the first reply).
+  unix_listener anvil-auth-penalty {{
+    mode = 0
+  }}
 }}
 """
 
@@ -130,7 +136,10 @@ class Dovecot:
     def start(self) -> None:
         """Start the master in the foreground (so this object holds its pid) and wait for it."""
         out = open(self.root / "master.out", "ab")
-        self._process = subprocess.Popen([DOVECOT, "-F", "-c", str(self.config)], stdout=out, stderr=out)
+        # Its own process group: stopping it stops its children (the imap processes serving open
+        # connections outlive a master stopped alone) and nothing else.
+        self._process = subprocess.Popen([DOVECOT, "-F", "-c", str(self.config)], stdout=out, stderr=out,
+                                         start_new_session=True)
         out.close()
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
@@ -145,16 +154,26 @@ class Dovecot:
         raise RuntimeError("dovecot did not start listening within 20 s")
 
     def stop(self) -> None:
-        """Stop the master started here (it takes its children with it)."""
+        """Stop the master started here and its children, as a server going down: open
+        connections are cut."""
         if self._process is None:
             return
-        if self._process.poll() is None:
-            self._process.send_signal(signal.SIGTERM)
+        group = self._process.pid  # start_new_session: the master leads its own group
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(group, signal.SIGTERM)
+        try:
+            self._process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(group, signal.SIGKILL)
+            self._process.wait()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:  # the children too
             try:
-                self._process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait()
+                os.killpg(group, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.05)
         self._process = None
         # The listeners must be gone before a test goes on (or restarts on the same ports).
         deadline = time.monotonic() + 10

@@ -78,6 +78,10 @@ BROKEN = [
     ("empty roster", GOOD.split("[[units]]")[0], "units"),
     ("duplicate unit", GOOD + '\n[[units]]\nname = " 文学院党委"\n', "units[4].name"),
     ("bad toml", GOOD + "\n[[units]\n", "TOML"),
+    ("unknown imap key", GOOD + '\n[imap]\nhost = "imap.qq.com"\npassword = "x"\n', "imap.password"),
+    ("imap security", GOOD + '\n[imap]\nhost = "imap.qq.com"\nsecurity = "tls"\n', "imap.security"),
+    ("imap port", GOOD + '\n[imap]\nhost = "imap.qq.com"\nport = "993"\n', "imap.port"),
+    ("imap host", GOOD + "\n[imap]\nhost = 993\n", "imap.host"),
 ]
 
 
@@ -93,6 +97,37 @@ def test_broken_campaign_is_one_chinese_line_and_exit_2(tmp_path, label, text, k
     lines = [line for line in result.output.splitlines() if line.strip()]
     assert len(lines) == 1 and re.search(r"[\u4e00-\u9fff]", lines[0]) and "Traceback" not in result.output
     assert not (tmp_path / "t.xlsx").exists()
+
+
+def test_imap_section_and_its_defaults(tmp_path):
+    path = tmp_path / "c.toml"
+    path.write_text(GOOD + '\n[imap]\nhost = "imap.163.com"\nusername = "dwzzb@163.com"\n', encoding="utf-8")
+    imap = load_campaign(path).imap
+    assert (imap.host, imap.port, imap.security, imap.username, imap.folder, imap.password_env) == (
+        "imap.163.com", 993, "ssl", "dwzzb@163.com", "INBOX", "LEDGERBOOK_IMAP_PASSWORD")
+    # The port follows the security when not given (143 for STARTTLS); a given one is kept.
+    path.write_text(GOOD + '\n[imap]\nhost = "mail.x.cn"\nsecurity = "STARTTLS"\n', encoding="utf-8")
+    assert (load_campaign(path).imap.port, load_campaign(path).imap.security) == (143, "starttls")
+    path.write_text(GOOD + '\n[imap]\nhost = "mail.x.cn"\nport = 1993\nfolder = "台账"\n', encoding="utf-8")
+    assert (load_campaign(path).imap.port, load_campaign(path).imap.folder) == (1993, "台账")
+    assert load_campaign(tmp_path / "c.toml").mail.host is None
+    assert default_campaign().imap.host is None
+
+
+def test_init_writes_the_imap_examples_commented_out(tmp_path):
+    """Each of the three examples (QQ Mail, 163, Coremail), uncommented alone, is a valid section."""
+    written = write_default_campaign(tmp_path)
+    text = written.read_text(encoding="utf-8")
+    assert load_campaign(written).imap.host is None
+    blocks = re.findall(r"^# \[imap\]\n(?:# [a-z_]+ = .*\n)+", text, re.M)
+    hosts = []
+    for block in blocks:
+        path = tmp_path / "one.toml"
+        path.write_text(text.replace(block, re.sub(r"^# ", "", block, flags=re.M)), encoding="utf-8")
+        imap = load_campaign(path).imap
+        assert (imap.port, imap.security, imap.folder) == (993, "ssl", "INBOX") and imap.username
+        hosts.append(imap.host)
+    assert hosts == ["imap.qq.com", "imap.163.com", "imap.hnust.edu.cn"]
 
 
 def test_missing_campaign_file(tmp_path):

@@ -163,14 +163,14 @@ def fetch_report(result, verbose: bool = False) -> str:
         return f"  {m.received:%Y-%m-%d %H:%M}  {m.sender or '（无发件人）'}  {m.subject or '（无主题）'}"
 
     lines = []
+    where = f"{result.account}（{result.server}）的 {result.remote_folder}"
     earlier = f"（此前已取回 {result.already} 封）" if result.already else ""
     if result.dry_run:
-        lines.append(f"演练（未写任何文件）：将从 {result.mailbox} 取回 {len(result.taken)} 封邮件到 {result.folder}/"
-                     + earlier)
+        lines.append(f"演练（未写任何文件）：将从 {where} 取回 {len(result.taken)} 封邮件到 {result.folder}/" + earlier)
     elif result.taken:
-        lines.append(f"已从 {result.mailbox} 取回 {len(result.taken)} 封新邮件，存入 {result.folder}/" + earlier)
+        lines.append(f"已从 {where} 取回 {len(result.taken)} 封新邮件，存入 {result.folder}/" + earlier)
     else:
-        lines.append(f"{result.mailbox} 没有新邮件" + earlier)
+        lines.append(f"{where} 没有新邮件" + earlier)
     lines += [f"{line(m)}  → {m.path.name}" for m in result.taken]
     if result.skipped:
         lines.append(f"未取回 {len(result.skipped)} 封：")

@@ -131,7 +131,10 @@ class FetchResult:
     """What :func:`fetch` did.
 
     Attributes:
-        mailbox: ``user@host/folder`` read (also its key in the state file).
+        mailbox: ``user@host/folder``, the mailbox's key in the state file.
+        account: the user name logged in with.
+        server: the IMAP server's host name.
+        remote_folder: the folder read (``INBOX`` is the inbox).
         folder: where the messages are written (``inbox/邮件``).
         state_path: the state file beside the inbox.
         since: messages received on or after this date were considered.
@@ -146,6 +149,9 @@ class FetchResult:
     """
 
     mailbox: str
+    account: str
+    server: str
+    remote_folder: str
     folder: Path
     state_path: Path
     since: dt.date
@@ -247,8 +253,8 @@ def fetch(campaign: Campaign, inbox: str | Path, *, since: dt.date | None = None
     state = _State.load(state_path)
     secret = _password(settings, password, prompt)
     # The key leaves out port and security: the same mailbox reached another way is the same.
-    result = FetchResult(mailbox=f"{settings.username}@{settings.host}/{folder_name}",
-                         folder=target, state_path=state_path, since=since, dry_run=dry_run,
+    result = FetchResult(mailbox=f"{settings.username}@{settings.host}/{folder_name}", account=settings.username,
+                         server=settings.host, remote_folder=folder_name, folder=target, state_path=state_path, since=since, dry_run=dry_run,
                          verified=settings.security != "none" and not insecure,
                          encrypted=settings.security != "none")
     context = _tls_context(insecure, ssl_context)
@@ -380,7 +386,8 @@ class _Writer:
             self.state.save()
             return None
         path = self._left_over(sha)
-        if path is None:
+        written = path is None
+        if written:
             path = self.folder / self.names.new(_file_name(env))
             _write_atomic(path, data, env.internaldate.timestamp())
         entry = {"uid": env.uid, "message_id": env.message_id, "sha256": sha,
@@ -389,7 +396,7 @@ class _Writer:
         self.box["uids"].append(env.uid)
         self.known[sha] = entry
         self.state.save()
-        return path
+        return path if written else None
 
     def _left_over(self, sha: str) -> Path | None:
         """A file an interrupted run wrote but could not record any more, with these bytes."""
@@ -678,8 +685,10 @@ def _broken(settings: ImapSettings, exc: BaseException, saved: int, dry_run: boo
     saved_text = "" if dry_run else f"已取回并保存 {saved} 封，重新运行将继续取回其余邮件"
     if isinstance(exc, (TimeoutError, socket.timeout)) or "timed out" in str(exc):
         reason = "服务器长时间没有响应"
+    elif isinstance(exc, imaplib.IMAP4.abort):  # imaplib's own words name its internals
+        reason = "服务器断开了连接"
     else:
-        reason = _server_text(exc) or type(exc).__name__
+        reason = getattr(exc, "strerror", None) or _server_text(exc) or type(exc).__name__
     return FetchError(f"与 IMAP 服务器 {settings.host}:{settings.port} 的连接中断（{reason}）"
                       + (f"：{saved_text}" if saved_text else ""))
 
