@@ -369,6 +369,19 @@ def test_tls_is_verified_and_insecure_says_so(dovecot, world, campaign_file, tmp
     assert len(result.taken) == 1 and result.verified is True
 
 
+def test_a_plain_connection_says_so_and_a_missing_folder_is_one_line(dovecot, world, tmp_path):
+    from ledgerbook.report import fetch_report
+
+    folder = fill(dovecot, world[1][:1])
+    plain = write_campaign(tmp_path, dovecot.campaign_section("none"))
+    result = run(plain, tmp_path / "a", dovecot, folder=folder)
+    assert len(result.taken) == 1 and not result.encrypted and not result.verified
+    assert "连接未加密" in fetch_report(result)
+    with pytest.raises(FetchError, match="无法打开邮箱文件夹“没有这个文件夹”") as err:
+        run(plain, tmp_path / "b", dovecot, folder="没有这个文件夹")
+    assert "\n" not in str(err.value) and not (tmp_path / "b").exists()
+
+
 def test_unreachable_and_silent_servers_are_one_line(tmp_path):
     closed = socket.socket()
     closed.bind(("127.0.0.1", 0))

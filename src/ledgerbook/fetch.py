@@ -245,61 +245,68 @@ def fetch(campaign: Campaign, inbox: str | Path, *, since: dt.date | None = None
     target = inbox / MAIL_FOLDER
     if target.exists() and not target.is_dir():
         raise FetchError(f"{target} 是文件：邮件要存入收件箱中名为“{MAIL_FOLDER}”的文件夹")
-    folder_name = folder or settings.folder
-    since = since or campaign.start
     state_path = state_path_for(inbox)
     if state_path.parent == inbox.resolve():  # the inbox is a file system's root: nothing is beside it
         raise FetchError(f"收件箱 {inbox} 是磁盘的根目录：请用其中的一个文件夹作收件箱")
     state = _State.load(state_path)
-    secret = _password(settings, password, prompt)
+    remote = folder or settings.folder
     # The key leaves out port and security: the same mailbox reached another way is the same.
-    result = FetchResult(mailbox=f"{settings.username}@{settings.host}/{folder_name}", account=settings.username,
-                         server=settings.host, remote_folder=folder_name, folder=target, state_path=state_path, since=since, dry_run=dry_run,
+    result = FetchResult(mailbox=f"{settings.username}@{settings.host}/{remote}", account=settings.username,
+                         server=settings.host, remote_folder=remote, folder=target, state_path=state_path,
+                         since=since or campaign.start, dry_run=dry_run,
                          verified=settings.security != "none" and not insecure,
                          encrypted=settings.security != "none")
-    context = _tls_context(insecure, ssl_context)
-    with _session(settings, secret, context, timeout) as imap:
+    secret = _password(settings, password, prompt)
+    with _session(settings, secret, _tls_context(insecure, ssl_context), timeout) as imap:
         box = state.mailbox(result.mailbox)
         try:
-            uidvalidity = _examine(imap, folder_name)
-            if box["uidvalidity"] is not None and box["uidvalidity"] != uidvalidity:
-                result.uidvalidity_changed = True
-                box["uids"] = []
-            box["uidvalidity"] = uidvalidity
-            seen = set(box["uids"])
-            envelopes = _envelopes(imap, [u for u in _search(imap, since) if u not in seen])
+            envelopes = _new_envelopes(imap, box, result)
         except (imaplib.IMAP4.abort, OSError) as exc:
-            raise _broken(settings, exc, 0, dry_run) from None
+            raise _broken(settings, exc, None) from None
         todo = _choose(envelopes, box, state, result, campaign if only_units else None, only_attachments,
                        max_message_size)
         if dry_run:
             names = _Names(target)
             result.taken = [env.taken(target / names.new(_file_name(env))) for env in todo]
-            return result
-        if not todo:
-            state.save()  # the UIDs seen again, a new UIDVALIDITY
-            return result
-        _make_folder(target)
-        writer = _Writer(target, box, state)
-        for done, env in enumerate(todo, 1):
-            try:
-                data = _body(imap, env.uid)
-            except (imaplib.IMAP4.abort, OSError) as exc:
-                raise _broken(settings, exc, len(result.taken), dry_run) from None
-            if data is None:
-                result.skipped.append(env.skipped("取回时服务器上已没有这封邮件（已被删除或移走）"))
-            elif len(data) > max_message_size:
-                result.skipped.append(env.skipped(_too_big(len(data), max_message_size)))
-            else:
-                path = writer.take(env, data)
-                if path is None:
-                    result.already += 1
-                else:
-                    result.taken.append(env.taken(path))
-            if progress:
-                progress(done, len(todo))
-        state.save()
+        else:
+            if todo:
+                _make_folder(target)
+                _download(imap, settings, todo, _Writer(target, box, state), result, max_message_size, progress)
+            state.save()  # also when nothing was new: the UIDs seen again, a new UIDVALIDITY
     return result
+
+
+def _new_envelopes(imap: imaplib.IMAP4, box: dict, result: FetchResult) -> list[_Envelope]:
+    """EXAMINE the folder and look at the messages since the date not taken yet (by UID)."""
+    uidvalidity = _examine(imap, result.remote_folder)
+    if box["uidvalidity"] is not None and box["uidvalidity"] != uidvalidity:
+        result.uidvalidity_changed = True  # the UIDs recorded name other messages now
+        box["uids"] = []
+    box["uidvalidity"] = uidvalidity
+    seen = set(box["uids"])
+    return _envelopes(imap, [uid for uid in _search(imap, result.since) if uid not in seen])
+
+
+def _download(imap: imaplib.IMAP4, settings: ImapSettings, todo: list[_Envelope], writer: _Writer,
+              result: FetchResult, cap: int, progress: Callable[[int, int], None] | None) -> None:
+    """Fetch and write the messages one by one, each recorded as soon as it is on disk."""
+    for done, env in enumerate(todo, 1):
+        try:
+            data = _body(imap, env.uid)
+        except (imaplib.IMAP4.abort, OSError) as exc:
+            raise _broken(settings, exc, len(result.taken)) from None
+        if data is None:
+            result.skipped.append(env.skipped("取回时服务器上已没有这封邮件（已被删除或移走）"))
+        elif len(data) > cap:
+            result.skipped.append(env.skipped(_too_big(len(data), cap)))
+        else:
+            path = writer.take(env, data)
+            if path is None:
+                result.already += 1
+            else:
+                result.taken.append(env.taken(path))
+        if progress:
+            progress(done, len(todo))
 
 
 # --------------------------------------------------------------------------- choosing messages
@@ -404,8 +411,9 @@ class _Writer:
             recorded = {m["file"].rsplit("/", 1)[-1] for m in self.state.all_messages()}
             self._unrecorded = {}
             for path in self.folder.glob("*.eml"):
-                if path.name not in recorded and path.is_file() and path.stat().st_size <= MAX_EML_SIZE:
-                    self._unrecorded[hashlib.sha256(path.read_bytes()).hexdigest()] = path
+                with contextlib.suppress(OSError):  # a file we cannot read is not one we wrote
+                    if path.name not in recorded and path.is_file() and path.stat().st_size <= MAX_EML_SIZE:
+                        self._unrecorded[hashlib.sha256(path.read_bytes()).hexdigest()] = path
         return self._unrecorded.pop(sha, None)
 
 
@@ -681,8 +689,9 @@ def _connect_error(settings: ImapSettings, exc: BaseException, timeout: float) -
     return FetchError(f"无法连接 IMAP 服务器 {where}：{getattr(exc, 'strerror', None) or exc}")
 
 
-def _broken(settings: ImapSettings, exc: BaseException, saved: int, dry_run: bool) -> FetchError:
-    saved_text = "" if dry_run else f"已取回并保存 {saved} 封，重新运行将继续取回其余邮件"
+def _broken(settings: ImapSettings, exc: BaseException, saved: int | None) -> FetchError:
+    """The connection broke off; `saved` messages were written before (None: none was due yet)."""
+    saved_text = "" if saved is None else f"已取回并保存 {saved} 封，重新运行将继续取回其余邮件"
     if isinstance(exc, (TimeoutError, socket.timeout)) or "timed out" in str(exc):
         reason = "服务器长时间没有响应"
     elif isinstance(exc, imaplib.IMAP4.abort):  # imaplib's own words name its internals
