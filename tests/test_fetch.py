@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
-import inspect
 import json
 import os
 import re
@@ -26,8 +25,9 @@ import pytest
 from click.testing import CliRunner
 
 from dovecot_helpers import PASSWORD, USER
-from ledgerbook import inbox as inbox_module
-from ledgerbook import mail, samples
+from ledgerbook import mail
+from ledgerbook.demo import samples
+from ledgerbook.inbox import limits
 from ledgerbook.campaign import load_campaign
 from ledgerbook.cli import cli
 from ledgerbook.collect import collect
@@ -340,18 +340,23 @@ def test_an_interrupted_run_is_completed_without_duplicates(dovecot, world, camp
     assert sorted(p.read_bytes() for p in eml_files(inbox)) == sorted(m.data for m in mails[:4])
 
 
-def test_an_oversized_message_is_skipped_with_a_clear_line(dovecot, world, campaign_file, tmp_path):
+def test_an_oversized_message_is_skipped_with_a_clear_line(dovecot, world, campaign_file, tmp_path, monkeypatch):
+    """The cap is the inbox's own e-mail cap (the size collect would refuse to open), read when
+    fetch runs: lowered here below the biggest message, which then stays on the server."""
     _, mails, _ = world
     folder = fill(dovecot, mails)
     biggest = max(mails, key=lambda m: len(m.data))
-    cap = len(biggest.data) - 1
-    result = run(campaign_file, tmp_path / "inbox", dovecot, folder=folder, max_message_size=cap)
+    monkeypatch.setattr(limits, "MAX_EML_SIZE", len(biggest.data) - 1)
+    inbox = tmp_path / "inbox"
+    result = run(campaign_file, inbox, dovecot, folder=folder)
     assert len(result.taken) == len(mails) - 1
     (skipped,) = result.skipped
     assert skipped.size == len(biggest.data)
     assert "邮件过大" in skipped.reason and "上限" in skipped.reason and "未取回" in skipped.reason
-    # By default the cap is the inbox's own e-mail cap (the size collect would refuse to open).
-    assert inspect.signature(fetch).parameters["max_message_size"].default is inbox_module.MAX_EML_SIZE
+    assert biggest.data not in [p.read_bytes() for p in eml_files(inbox)]
+    # Given explicitly, another cap wins; nothing is taken twice.
+    again = run(campaign_file, inbox, dovecot, folder=folder, max_message_size=len(biggest.data))
+    assert [t.path.read_bytes() for t in again.taken] == [biggest.data]
 
 
 def test_tls_is_verified_and_insecure_says_so(dovecot, world, campaign_file, tmp_path):
@@ -370,7 +375,7 @@ def test_tls_is_verified_and_insecure_says_so(dovecot, world, campaign_file, tmp
 
 
 def test_a_plain_connection_says_so_and_a_missing_folder_is_one_line(dovecot, world, tmp_path):
-    from ledgerbook.report import fetch_report
+    from ledgerbook.console import fetch_report
 
     folder = fill(dovecot, world[1][:1])
     plain = write_campaign(tmp_path, dovecot.campaign_section("none"))

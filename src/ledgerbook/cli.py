@@ -165,7 +165,7 @@ def fetch(campaign_path, inbox, since, folder, only_attachments, only_units, dry
     只读取，不改变服务器上的任何邮件（不标记已读、不删除、不移动）。密码（授权码）取自
     [imap] password_env 指定的环境变量，未设置时在终端提示输入（不显示、不保存）。
     """
-    from . import report
+    from . import console
     from .errors import FetchError
     from .fetch import fetch as run_fetch
 
@@ -176,12 +176,12 @@ def fetch(campaign_path, inbox, since, folder, only_attachments, only_units, dry
             raise FetchError("没有输入密码，未连接邮箱") from None
 
     campaign = _campaign(campaign_path)
-    with report.progress(not quiet and sys.stderr.isatty(), label="取回邮件") as bar:
+    with console.progress(not quiet and sys.stderr.isatty(), label="取回邮件") as bar:
         result = run_fetch(campaign, inbox, since=since, folder=folder, dry_run=dry_run,
                            only_attachments=only_attachments, only_units=only_units, insecure=insecure,
                            prompt=ask, progress=bar)
     if not quiet:
-        click.echo(report.fetch_report(result, verbose=verbose))
+        click.echo(console.fetch_report(result, verbose=verbose))
 
 
 @cli.command()

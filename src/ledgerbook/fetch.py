@@ -23,7 +23,7 @@ file with the moment of saving. :func:`fetch` reads the folder named in the camp
   is saved after each message, so an interrupted run never leaves half a message, and the next
   run takes the rest (a file written just before an interruption is recognised by its bytes).
 
-A message larger than the inbox's e-mail cap (:data:`ledgerbook.inbox.MAX_EML_SIZE`, the size
+A message larger than the inbox's e-mail cap (:data:`ledgerbook.inbox.limits.MAX_EML_SIZE`, the size
 ``collect`` would refuse to open) is skipped with a line saying so. A wrong password, an
 unreachable server, a certificate that does not verify or a timeout raise :class:`FetchError`
 with one Chinese line; what was saved until then stays saved and recorded. TLS certificates are
@@ -40,7 +40,6 @@ import base64
 import contextlib
 import datetime as dt
 import email.policy
-import email.utils
 import hashlib
 import imaplib
 import json
@@ -48,18 +47,19 @@ import os
 import re
 import socket
 import ssl
-import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from email.parser import BytesParser
+from functools import partial
 from pathlib import Path
 
 from . import __version__
 from .campaign import Campaign, ImapSettings
 from .errors import FetchError, OutputError
-from .inbox import LOCAL_TZ, MAX_EML_SIZE, MB
-from .inbox import _header_text as header_text  # one decoder of e-mail headers (GBK, RFC 2047)
-from .inbox import _raw_header as raw_header
+from .inbox import limits
+from .inbox.mime import mail_from, mail_subject
+from .outputs import TEMP_PREFIX, atomic_save, safe_file_name, unique_file_name
+from .text import OFFICE_TZ
 
 __all__ = ["MAIL_FOLDER", "FetchResult", "FetchedMessage", "SkippedMessage", "fetch", "state_path_for"]
 
@@ -71,16 +71,13 @@ DEFAULT_TIMEOUT = 60.0
 
 _STATE_FORMAT = "ledgerbook fetch state"
 _STATE_VERSION = 1
-# Temporary files are made next to their target (a rename is atomic only within one file
-# system) with this prefix; one left by a killed run is removed by the next.
-_TEMP_PREFIX = ".~ledgerbook-"
 # UIDs per FETCH command: keeps a command line well below the limits servers put on it.
 _BATCH = 200
 _HEADER_ITEM = "BODY.PEEK[HEADER.FIELDS (FROM SUBJECT MESSAGE-ID)]"
-# Name parts are cut so the whole name stays far below the 255 characters file systems allow.
-_MAX_SENDER_CHARS = 30
-_MAX_SUBJECT_CHARS = 60
-_ILLEGAL_FILENAME = re.compile(r'[\\/:*?"<>|\x00-\x1f]+')
+# Name parts are cut in UTF-8 bytes (a Han character is 3): Linux allows 255 bytes a name, and
+# date, separators, a "_2" and ".eml" take 25.
+_MAX_SENDER_BYTES = 60
+_MAX_SUBJECT_BYTES = 150
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _INTERNALDATE = re.compile(rb'\s*(\d{1,2})-([A-Za-z]{3})-(\d{4}) (\d\d):(\d\d):(\d\d) ([+-])(\d\d)(\d\d)\s*')
 
@@ -171,6 +168,7 @@ class _Envelope:
     uid: int
     size: int
     internaldate: dt.datetime  # aware
+    sender_name: str
     sender_address: str
     sender: str
     subject: str
@@ -179,7 +177,7 @@ class _Envelope:
 
     @property
     def received(self) -> dt.datetime:
-        return self.internaldate.astimezone(LOCAL_TZ).replace(tzinfo=None)
+        return self.internaldate.astimezone(OFFICE_TZ).replace(tzinfo=None)
 
     def skipped(self, reason: str) -> SkippedMessage:
         return SkippedMessage(self.uid, self.received, self.sender, self.subject, self.size, reason)
@@ -201,7 +199,7 @@ def fetch(campaign: Campaign, inbox: str | Path, *, since: dt.date | None = None
           dry_run: bool = False, only_attachments: bool = False, only_units: bool = False,
           insecure: bool = False, password: str | None = None, prompt: Callable[[str], str] | None = None,
           ssl_context: ssl.SSLContext | None = None, timeout: float = DEFAULT_TIMEOUT,
-          max_message_size: int = MAX_EML_SIZE,
+          max_message_size: int | None = None,
           progress: Callable[[int, int], None] | None = None) -> FetchResult:
     """Take the new messages of the campaign's mailbox into ``INBOX/邮件/``.
 
@@ -220,7 +218,8 @@ def fetch(campaign: Campaign, inbox: str | Path, *, since: dt.date | None = None
         prompt: called with a Chinese question when no password is set; returns the password.
         ssl_context: verifies the server instead of the system's default (e.g. a private CA).
         timeout: seconds to wait for the server at each step.
-        max_message_size: messages larger than this are skipped (default: the inbox's e-mail cap).
+        max_message_size: messages larger than this are skipped; None: the inbox's e-mail cap,
+            :data:`ledgerbook.inbox.limits.MAX_EML_SIZE` (what ``collect`` would open).
         progress: called as ``progress(done, total)`` while messages are downloaded.
 
     Returns:
@@ -249,6 +248,7 @@ def fetch(campaign: Campaign, inbox: str | Path, *, since: dt.date | None = None
     if state_path.parent == inbox.resolve():  # the inbox is a file system's root: nothing is beside it
         raise FetchError(f"收件箱 {inbox} 是磁盘的根目录：请用其中的一个文件夹作收件箱")
     state = _State.load(state_path)
+    cap = limits.MAX_EML_SIZE if max_message_size is None else max_message_size
     remote = folder or settings.folder
     # The key leaves out port and security: the same mailbox reached another way is the same.
     result = FetchResult(mailbox=f"{settings.username}@{settings.host}/{remote}", account=settings.username,
@@ -263,15 +263,14 @@ def fetch(campaign: Campaign, inbox: str | Path, *, since: dt.date | None = None
             envelopes = _new_envelopes(imap, box, result)
         except (imaplib.IMAP4.abort, OSError) as exc:
             raise _broken(settings, exc, None) from None
-        todo = _choose(envelopes, box, state, result, campaign if only_units else None, only_attachments,
-                       max_message_size)
+        todo = _choose(envelopes, box, state, result, campaign if only_units else None, only_attachments, cap)
         if dry_run:
-            names = _Names(target)
-            result.taken = [env.taken(target / names.new(_file_name(env))) for env in todo]
+            taken = _names_in(target)
+            result.taken = [env.taken(target / unique_file_name(_file_name(env), taken)) for env in todo]
         else:
             if todo:
                 _make_folder(target)
-                _download(imap, settings, todo, _Writer(target, box, state), result, max_message_size, progress)
+                _download(imap, settings, todo, _Writer(target, box, state), result, cap, progress)
             state.save()  # also when nothing was new: the UIDs seen again, a new UIDVALIDITY
     return result
 
@@ -335,7 +334,7 @@ def _choose(envelopes: list[_Envelope], box: dict, state: _State, result: FetchR
 
 
 def _too_big(size: int, cap: int) -> str:
-    return (f"邮件过大（{size / MB:.1f} MB，超过收件箱 {cap / MB:g} MB 的上限），未取回；"
+    return (f"邮件过大（{size / limits.MB:.1f} MB，超过收件箱 {cap / limits.MB:g} MB 的上限），未取回；"
             "请在邮件程序中打开，把附件另存到收件箱")
 
 
@@ -347,33 +346,25 @@ def _roster_addresses(campaign: Campaign) -> set[str]:
 
 def _file_name(env: _Envelope) -> str:
     """``2019-09-12_1730_王丽华_回复：报送台账.eml``: received time, sender, subject."""
-    who = _safe(env.sender.split(" <")[0] if " <" in env.sender else env.sender)[:_MAX_SENDER_CHARS]
-    subject = _safe(env.subject)[:_MAX_SUBJECT_CHARS].rstrip(" .")
-    parts = [f"{env.received:%Y-%m-%d_%H%M}", who or "未知发件人", subject or "无主题"]
-    return "_".join(parts) + ".eml"
+    who = env.sender_name or env.sender_address
+    return "_".join([f"{env.received:%Y-%m-%d_%H%M}", _name_part(who, _MAX_SENDER_BYTES) or "未知发件人",
+                     _name_part(env.subject, _MAX_SUBJECT_BYTES) or "无主题"]) + ".eml"
 
 
-def _safe(text: str) -> str:
-    """Text fit for a file name on every file system (Windows refuses these characters)."""
-    return _ILLEGAL_FILENAME.sub("_", " ".join(text.split())).strip(" .")
+def _name_part(text: str, max_bytes: int) -> str:
+    """`text` on one line, fit for a file name, at most `max_bytes` in UTF-8 ("" when empty)."""
+    text = " ".join(text.split())[:max_bytes]  # a character is at least one byte
+    while len(text.encode("utf-8")) > max_bytes:
+        text = text[:-1]
+    return safe_file_name(text) if text.strip(" .") else ""
 
 
 # --------------------------------------------------------------------------- writing
 
 
-class _Names:
-    """Unique names in the mail folder, compared as Windows does (case-insensitive)."""
-
-    def __init__(self, folder: Path):
-        self._taken = {p.name.lower() for p in folder.iterdir()} if folder.is_dir() else set()
-
-    def new(self, name: str) -> str:
-        stem, ext = name[: -len(".eml")], ".eml"
-        n, candidate = 2, name
-        while candidate.lower() in self._taken:
-            candidate, n = f"{stem}_{n}{ext}", n + 1
-        self._taken.add(candidate.lower())
-        return candidate
+def _names_in(folder: Path) -> set[str]:
+    """The names taken in the mail folder, as :func:`unique_file_name` compares them."""
+    return {p.name.lower() for p in folder.iterdir()} if folder.is_dir() else set()
 
 
 class _Writer:
@@ -381,7 +372,7 @@ class _Writer:
 
     def __init__(self, folder: Path, box: dict, state: _State):
         self.folder, self.box, self.state = folder, box, state
-        self.names = _Names(folder)
+        self.names = _names_in(folder)
         self.known = {m["sha256"]: m for m in state.all_messages()}
         self._unrecorded: dict[str, Path] | None = None
 
@@ -395,8 +386,8 @@ class _Writer:
         path = self._left_over(sha)
         written = path is None
         if written:
-            path = self.folder / self.names.new(_file_name(env))
-            _write_atomic(path, data, env.internaldate.timestamp())
+            path = self.folder / unique_file_name(_file_name(env), self.names)
+            atomic_save(path, partial(_write_message, data=data, mtime=env.internaldate.timestamp()), "邮件")
         entry = {"uid": env.uid, "message_id": env.message_id, "sha256": sha,
                  "file": f"{MAIL_FOLDER}/{path.name}", "internaldate": env.internaldate.isoformat()}
         self.box["messages"].append(entry)
@@ -411,8 +402,10 @@ class _Writer:
             recorded = {m["file"].rsplit("/", 1)[-1] for m in self.state.all_messages()}
             self._unrecorded = {}
             for path in self.folder.glob("*.eml"):
+                if path.name in recorded:
+                    continue
                 with contextlib.suppress(OSError):  # a file we cannot read is not one we wrote
-                    if path.name not in recorded and path.is_file() and path.stat().st_size <= MAX_EML_SIZE:
+                    if path.is_file() and path.stat().st_size <= limits.MAX_EML_SIZE:
                         self._unrecorded[hashlib.sha256(path.read_bytes()).hexdigest()] = path
         return self._unrecorded.pop(sha, None)
 
@@ -421,29 +414,17 @@ def _make_folder(folder: Path) -> None:
     """Make the mail folder and remove temporary files a killed run left there (ours by name)."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        for tmp in folder.glob(f"{_TEMP_PREFIX}*"):
+        for tmp in folder.glob(f"{TEMP_PREFIX}*"):
             with contextlib.suppress(OSError):
                 tmp.unlink()
     except OSError as exc:
         raise OutputError(f"无法创建文件夹 {folder}：{exc.strerror or exc}") from None
 
 
-def _write_atomic(path: Path, data: bytes, mtime: float) -> None:
-    """Write through a temporary file renamed into place; the file's time is the server's."""
-    tmp = None
-    try:
-        fd, name = tempfile.mkstemp(prefix=_TEMP_PREFIX, suffix=path.suffix, dir=path.parent)
-        tmp = Path(name)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; the inbox is shared
-        os.utime(tmp, (mtime, mtime))
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise OutputError(f"无法写入邮件 {path}：{exc.strerror or exc}") from None
-    finally:
-        if tmp is not None and tmp.exists():
-            tmp.unlink()
+def _write_message(tmp: Path, data: bytes, mtime: float) -> None:
+    """The bytes as the server sent them; the file's time is when the server received them."""
+    tmp.write_bytes(data)
+    os.utime(tmp, (mtime, mtime))
 
 
 class _State:
@@ -481,19 +462,7 @@ class _State:
         for box in self.data["mailboxes"].values():
             box["uids"] = sorted(set(box["uids"]))
         text = json.dumps(self.data, ensure_ascii=False, indent=1)
-        tmp = None
-        try:
-            fd, name = tempfile.mkstemp(prefix=_TEMP_PREFIX, suffix=".json", dir=self.path.parent)
-            tmp = Path(name)
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(text)
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, self.path)
-        except OSError as exc:
-            raise OutputError(f"无法写入取件记录 {self.path}：{exc.strerror or exc}") from None
-        finally:
-            if tmp is not None and tmp.exists():
-                tmp.unlink()
+        atomic_save(self.path, lambda tmp: tmp.write_text(text, encoding="utf-8"), "取件记录")
 
 
 # --------------------------------------------------------------------------- IMAP
@@ -641,19 +610,16 @@ def _envelope(uid: int, items: dict) -> _Envelope:
     header = next((v for k, v in items.items() if k.startswith(b"BODY[")), None) or b""
     msg = BytesParser(policy=email.policy.default).parsebytes(header if isinstance(header, bytes) else b"",
                                                               headersonly=True)
-    raw_from = raw_header(msg, "from")
-    name, address = email.utils.parseaddr(header_text(raw_from)) if raw_from else ("", "")
-    address = address.strip().lower()
-    sender = f"{name.strip()} <{address}>" if name.strip() and address else (name.strip() or address)
-    raw_subject = raw_header(msg, "subject")
-    raw_id = raw_header(msg, "message-id")
-    match = re.search(r"<[^<>\s]+>", raw_id or "")
+    name, address = mail_from(msg)
+    address = address or ""
+    sender = f"{name} <{address}>" if name and address else (name or address)
+    raw_id = next((str(v) for k, v in msg.raw_items() if k.lower() == "message-id"), "").strip()
+    match = re.search(r"<[^<>\s]+>", raw_id)
     return _Envelope(
         uid=uid, size=_int(items.get(b"RFC822.SIZE")) or 0,
         internaldate=_internaldate(items.get(b"INTERNALDATE")),
-        sender_address=address, sender=sender,
-        subject=header_text(raw_subject) if raw_subject else "",
-        message_id=match.group(0) if match else ((raw_id.strip() or None) if raw_id else None),
+        sender_name=name, sender_address=address, sender=sender, subject=mail_subject(msg) or "",
+        message_id=match.group(0) if match else (raw_id or None),
         has_attachment=_has_attachment(items.get(b"BODYSTRUCTURE")),
     )
 

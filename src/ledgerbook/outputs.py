@@ -25,7 +25,7 @@ from pathlib import Path
 
 from .errors import OutputError, OverwriteError
 
-__all__ = ["MANIFEST_NAME", "Manifest", "OutputRun", "Record", "atomic_save", "atomic_save_bytes", "check_target",
+__all__ = ["MANIFEST_NAME", "Manifest", "OutputRun", "Record", "TEMP_PREFIX", "atomic_save", "atomic_save_bytes", "check_target",
            "file_sha256", "is_lock_file", "is_unchanged_own", "lock_files", "refuse_if_open", "refuse_inside_inbox",
            "safe_file_name", "unique_file_name", "walk_files"]
 
@@ -33,6 +33,10 @@ MANIFEST_NAME = ".ledgerbook-run.json"
 MANIFEST_FORMAT = 1
 #: Where ``force`` moves a file that was in the way: ``<folder>/旧版/<time>/<name>``.
 RETIRED_FOLDER = "旧版"
+
+#: Temporary files of :func:`atomic_save` start with this: a file left by a killed run is
+#: recognisably ours (``fetch`` clears such files from the mail folder it writes to).
+TEMP_PREFIX = ".~ledgerbook-"
 
 # Characters Windows (and so most users' file systems) refuse in a file name.
 _ILLEGAL_FILENAME = re.compile(r'[\\/:*?"<>|\x00-\x1f]+')
@@ -117,7 +121,7 @@ def atomic_save(path: Path, write: Callable[[Path], None], what: str,
     """
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=".~ledgerbook-", suffix=path.suffix, dir=path.parent)
+        fd, tmp_name = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=path.suffix, dir=path.parent)
     except OSError as exc:
         raise OutputError(f"无法写入{what} {path}：{exc.strerror or exc}") from None
     os.close(fd)

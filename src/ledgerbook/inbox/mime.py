@@ -244,13 +244,18 @@ def _repair_latin1(text: str) -> str:
     return text
 
 
-def mail_sender(msg: Message) -> str | None:
-    """The From address (addr-spec, lower case), or None."""
+def mail_from(msg: Message) -> tuple[str, str | None]:
+    """The From header: display name (decoded, "" when none) and address (lower case, or None)."""
     raw = _raw_header(msg, "from")
     if raw is None:
-        return None
-    _name, addr = email.utils.parseaddr(_header_text(raw))
-    return addr.strip().lower() or None
+        return "", None
+    name, addr = email.utils.parseaddr(_header_text(raw))
+    return name.strip(), addr.strip().lower() or None
+
+
+def mail_sender(msg: Message) -> str | None:
+    """The From address (addr-spec, lower case), or None."""
+    return mail_from(msg)[1]
 
 
 def mail_subject(msg: Message) -> str | None:
