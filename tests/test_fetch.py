@@ -414,6 +414,21 @@ def test_no_password_anywhere(tmp_path, dovecot, monkeypatch):
         fetch(load_campaign(path), tmp_path / "inbox")
 
 
+def test_file_names_fit_every_file_system():
+    """Readable, Windows-safe, and within Linux's 255 bytes even for a long Chinese subject."""
+    from ledgerbook.fetch import _Envelope, _file_name
+
+    env = _Envelope(uid=1, size=1, internaldate=at(2019, 9, 12, 17, 30), sender_name="计算机学院党委办公室" * 10,
+                    sender_address="jsjxy@example.edu.cn", sender="", subject="回复：台账/报送:*?" * 40,
+                    message_id=None, has_attachment=True)
+    name = _file_name(env)
+    assert name.startswith("2019-09-12_1730_计算机学院党委办公室") and name.endswith(".eml")
+    assert len(name.encode("utf-8")) <= 255 - len("_99")
+    assert not re.search(r'[\\/:*?"<>|\x00-\x1f]', name)
+    bare = dataclasses.replace(env, sender_name="", subject=" \r\n ")
+    assert _file_name(bare) == "2019-09-12_1730_jsjxy@example.edu.cn_无主题.eml"
+
+
 def test_without_an_imap_section(tmp_path):
     with pytest.raises(FetchError, match=r"\[imap\]"):
         fetch(load_campaign(write_campaign(tmp_path)), tmp_path / "inbox", password="x")

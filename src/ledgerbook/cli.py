@@ -87,7 +87,8 @@ def init(directory, force):
     from .campaign import write_default_campaign
 
     path = write_default_campaign(directory, force=force)
-    click.echo(f"已写出活动文件：{path}\n请修改学校名称、日期和单位名单后使用 -c {path}")
+    click.echo(f"已写出活动文件：{path}\n请修改学校名称、日期和单位名单后使用 -c {path}\n"
+               "如需用 ledgerbook fetch 从部门邮箱取回回复邮件，按文件末尾的示例填写 [imap] 节")
 
 
 @cli.command()
