@@ -70,7 +70,7 @@ def _write_one(args):
         spec = samples.SLOPPY["deadlines"](spec, campaign)
     if index % 11 == 5:
         spec = samples.humanise(spec, campaign)
-    write_template(campaign, Path(folder) / _file_name(index), unit=unit, fill=spec,
+    write_template(campaign, Path(folder) / _file_name(index), unit=unit, fill=spec.as_fill(),
                    created=dt.datetime(2019, 9, 12, 9, 0))
 
 

@@ -125,7 +125,7 @@ def test_marker_and_protection_from_template(tmp_path, campaign, form):
     path = tmp_path / "t.xlsx"
     unit = campaign.units[0]
     spec = samples.clean_ledger(campaign, unit, n_rows=2)
-    write_template(campaign, path, unit=unit, fill=spec)
+    write_template(campaign, path, unit=unit, fill=spec.as_fill())
     ledger = read_ledger(path.read_bytes(), "t.xlsx", "xlsx", form)
     assert ledger.marker.get("单位") == unit.name
     assert ledger.protected is True
@@ -148,7 +148,7 @@ def test_files_written_by_libreoffice(tmp_path, campaign, form):
     src = tmp_path / "src"
     src.mkdir()
     samples.write_retyped_xlsx(retyped, campaign, src / "retyped.xlsx")
-    write_template(campaign, src / "tpl.xlsx", unit=campaign.units[2], fill=spec)
+    write_template(campaign, src / "tpl.xlsx", unit=campaign.units[2], fill=spec.as_fill())
     files = [src / "retyped.xlsx", src / "tpl.xlsx"]
     for fmt in ("xls", "ods"):
         for path in soffice_convert(files, fmt, tmp_path / fmt):

@@ -20,7 +20,7 @@ from ledgerbook.excel import cell_a1
 from ledgerbook.errors import OutputError
 from ledgerbook.form import FIELD_SLOTS, Layout, template_layout
 from ledgerbook.text import normalize_label
-from ledgerbook.rules import LISTS, MARKER_KEYS, ValidationSpec, list_sources, marker_rows, validation_specs
+from ledgerbook.rules import LISTS, MARKER_KEYS, Fill, ValidationSpec, list_sources, marker_rows, validation_specs
 from ledgerbook.template import unit_template_name, write_template, write_unit_templates
 
 EXCEL_EPOCH = dt.date(1899, 12, 30)
@@ -444,29 +444,11 @@ def test_unwritable_path_is_an_output_error(campaign, tmp_path):
 # --------------------------------------------------------------------------- filled forms
 
 
-@dataclasses.dataclass
-class FakeRow:
-    data: dict
-
-    def values(self):
-        return self.data
-
-
-@dataclasses.dataclass
-class FakeFill:
-    block: dict
-    rows: list
-    unprotect: bool = False
-
-    def fields(self):
-        return self.block
-
-
 def test_fill_types_values_as_a_unit_would(campaign, form, layout, tmp_path):
-    rows = [FakeRow({"target": "机关第一党支部", "problem": form.problems[0], "owner": "张三",
-                     "deadline": dt.datetime(2019, 10, 31), "remarks": 3})]
-    rows += [FakeRow({"target": f"支部{i}", "deadline": "10月底前"}) for i in range(form.input_rows + 1)]
-    fill = FakeFill({"unit": "机关党委", "phone": 13812345678, "filled_on": dt.date(2019, 9, 12)}, rows)
+    rows = [{"target": "机关第一党支部", "problem": form.problems[0], "owner": "张三",
+                     "deadline": dt.datetime(2019, 10, 31), "remarks": 3}]
+    rows += [{"target": f"支部{i}", "deadline": "10月底前"} for i in range(form.input_rows + 1)]
+    fill = Fill({"unit": "机关党委", "phone": 13812345678, "filled_on": dt.date(2019, 9, 12)}, rows)
     path = write_template(campaign, tmp_path / "filled.xlsx", campaign.units[0], fill=fill)
     ws = openpyxl.load_workbook(path)[form.sheet]
     assert cell(ws, *layout.fields["unit"]).value == "机关党委"
@@ -487,7 +469,7 @@ def test_fill_types_values_as_a_unit_would(campaign, form, layout, tmp_path):
 
 
 def test_fill_can_leave_the_sheet_unprotected(campaign, form, tmp_path):
-    fill = FakeFill({"unit": "机关党委"}, [], unprotect=True)
+    fill = Fill({"unit": "机关党委"}, [], unprotect=True)
     wb = openpyxl.load_workbook(write_template(campaign, tmp_path / "open.xlsx", fill=fill))
     assert not wb[form.sheet].protection.sheet
     assert wb[form.marker_sheet].protection.sheet

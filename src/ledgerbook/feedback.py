@@ -39,7 +39,7 @@ import re
 import tempfile
 import warnings
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -64,7 +64,7 @@ from .outputs import atomic_save_bytes, refuse_inside_inbox, safe_file_name, uni
 from .reader import Ledger
 from .text import cn_date
 # SHEET_PROTECTION is the form's sheet-protection options: the copy allows what the form allows.
-from .rules import MARKER_KEYS, SHEET_PROTECTION, ValidationSpec, list_sources, marker_rows, validation_specs
+from .rules import MARKER_KEYS, SHEET_PROTECTION, Fill, ValidationSpec, list_sources, marker_rows, validation_specs
 from .tables import MISSING, RETURN, UNNAMED
 from .template import write_template
 
@@ -157,25 +157,6 @@ class _Copy:
     unit: Unit | None
     carried: bool
     to_copy: dict[tuple[int, int], tuple[int, int]] | None = None
-
-
-@dataclass
-class _FillRow:
-    cells: dict[str, object]
-
-    def values(self) -> dict[str, object]:
-        return self.cells
-
-
-@dataclass
-class _Fill:
-    """A :class:`ledgerbook.rules.LedgerFill` holding the values a ledger was read with."""
-
-    field_values: dict[str, object]
-    rows: list[_FillRow] = field(default_factory=list)
-
-    def fields(self) -> dict[str, object]:
-        return self.field_values
 
 
 # --------------------------------------------------------------------------- public API
@@ -428,7 +409,7 @@ def _carry_over(campaign: Campaign, unit: str, ledger: Ledger) -> _Copy:
     roster_unit = campaign.unit(unit)
     fill = _fill_from(ledger, campaign)
     if roster_unit is not None:  # a per-unit form shows the roster name, however it was typed
-        fill.field_values["unit"] = roster_unit.name
+        fill.fields["unit"] = roster_unit.name
     with tempfile.TemporaryDirectory(prefix="ledgerbook-") as tmp:
         path = write_template(campaign, Path(tmp) / "copy.xlsx", unit=roster_unit, fill=fill)
         wb = openpyxl.load_workbook(path, rich_text=True)
@@ -440,13 +421,13 @@ def _carry_over(campaign: Campaign, unit: str, ledger: Ledger) -> _Copy:
                  to_copy=_position_map(ledger, layout))
 
 
-def _fill_from(ledger: Ledger, campaign: Campaign) -> _Fill:
+def _fill_from(ledger: Ledger, campaign: Campaign) -> Fill:
     """The raw values read, keyed by the form's field and column keys."""
     form = campaign.form
     fields = {f.key: _carried_value(ledger.field_value(f.key), f.kind) for f in form.fields}
-    rows = [_FillRow({c.key: _carried_value(values.get(c.key, ""), c.kind) for c in form.columns})
+    rows = [{c.key: _carried_value(values.get(c.key, ""), c.kind) for c in form.columns}
             for _, values in ledger.rows]
-    return _Fill(fields, rows)
+    return Fill(fields, rows)
 
 
 def _carried_value(value: object, kind: str) -> object:

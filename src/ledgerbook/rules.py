@@ -8,9 +8,8 @@ with openpyxl on a returned file's own layout.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Protocol
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from .campaign import Campaign, Unit
 from .excel import cell_a1, cell_column_letter
@@ -22,7 +21,7 @@ __all__ = [
     "MARKER_KEYS",
     "MARKER_PROPERTY_PREFIX",
     "SHEET_PROTECTION",
-    "LedgerFill",
+    "Fill",
     "ListSource",
     "ValidationSpec",
     "list_sources",
@@ -127,21 +126,20 @@ class ValidationSpec:
     allow_blank: bool = True
 
 
-class _RowValues(Protocol):
-    def values(self) -> Mapping[str, object]: ...
+@dataclass
+class Fill:
+    """Values to type into the form, as a unit would (the samples, the demo, and the feedback
+    copy of a file carried over into a fresh template).
 
-
-class LedgerFill(Protocol):
-    """Values to type into the form, as a unit would (``samples.LedgerSpec`` is one).
-
-    ``fields()`` maps unit-block field keys, each row's ``values()`` maps column keys, to what
-    was typed: text, a number, a date, or blank. ``unprotect`` (optional) leaves the ledger
-    sheet unprotected, as a unit that removed the protection.
+    Attributes:
+        fields: unit-block field key -> what was typed (text, a number, a date, or blank).
+        rows: one per table row: column key -> what was typed.
+        unprotect: leave the ledger sheet unprotected, as a unit that removed the protection.
     """
 
-    rows: Sequence[_RowValues]
-
-    def fields(self) -> Mapping[str, object]: ...
+    fields: dict[str, object] = field(default_factory=dict)
+    rows: list[dict[str, object]] = field(default_factory=list)
+    unprotect: bool = False
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ import math
 import numbers
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Mapping
+from typing import Callable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -41,13 +41,16 @@ from xlsxwriter.exceptions import XlsxWriterException
 from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
-from .changes import Changes
+from .changes import CHANGE_COLUMNS as _CHANGE_TABLE, Changes
 from .collect import Collection
 from .excel import EXCEL_CELL_LIMIT, cell_a1, estimated_lines, is_blank, row_height, strip_excel_rejects
-from .findings import CATALOGUE, ERROR, INFO, WARNING
+from .findings import CATALOGUE, ERROR, INFO, WARNING, FINDING_COLUMNS as _FINDING_TABLE
 from .outputs import atomic_save, check_target, refuse_inside_inbox
 from .snapshot import FORMAT_VERSION, SNAPSHOT_SHEET, snapshot_lines
-from .tables import MISSING, PASSED, RETURN
+from .tables import (
+    FILE_COLUMNS as _FILE_TABLE, LIAISON_COLUMNS as _LIAISON_TABLE, MISSING, PASSED, RETURN,
+    SUBMISSION_COLUMNS as _SUBMISSION_TABLE,
+)
 from .text import OFFICE_TZ
 
 OVERVIEW, SUBMISSIONS, CHANGES, ROWS, BY_PROBLEM, FINDINGS, LIAISONS, FILES, OVERFLOW = (
@@ -121,15 +124,24 @@ class Col:
         return self.field or self.header
 
 
-SUBMISSION_COLUMNS = (
-    Col("单位", "text", 24), Col("名单内", "flag", 7, colours={"否": "amber"}), Col("状态", "status", 11),
-    Col("文件", "long", 34), Col("收到时间", "datetime", 16.5), Col("首次收到", "datetime", 16.5),
-    Col("逾期", "flag", 6, colours=YES_AMBER), Col("整顿对象数", "int", 7), Col("问题条数", "int", 7),
-    Col("错误数", "int", 7), Col("警告数", "int", 7), Col("提示数", "int", 7),
-    Col("逾期措施数", "int", 7, as_of_only=True), Col("第一责任人", "text", 11), Col("联络员", "text", 10),
-    Col("联系电话", "code", 14), Col("QQ号码", "code", 12),
-    Col("自评报告", "long", 28, colours={"未收到": "amber"}), Col("自评报告收到时间", "datetime", 16.5),
-)
+def _sheet(columns: Sequence[str], looks: Mapping[str, tuple]) -> tuple[Col, ...]:
+    """A table sheet's columns: the table's own columns, in its order (its one source), each
+    with its look here: (kind, width[, colours[, as_of_only]])."""
+    def col(name: str, kind: str, width: float, colours: Mapping[str, str] | None = None,
+            as_of_only: bool = False) -> Col:
+        return Col(name, kind, width, colours=colours, as_of_only=as_of_only)
+
+    return tuple(col(name, *looks[name]) for name in columns)
+
+
+SUBMISSION_COLUMNS = _sheet(_SUBMISSION_TABLE, {
+    "单位": ("text", 24), "名单内": ("flag", 7, {"否": "amber"}), "状态": ("status", 11), "文件": ("long", 34),
+    "收到时间": ("datetime", 16.5), "首次收到": ("datetime", 16.5), "逾期": ("flag", 6, YES_AMBER),
+    "整顿对象数": ("int", 7), "问题条数": ("int", 7), "错误数": ("int", 7), "警告数": ("int", 7), "提示数": ("int", 7),
+    "逾期措施数": ("int", 7, None, True), "第一责任人": ("text", 11), "联络员": ("text", 10),
+    "联系电话": ("code", 14), "QQ号码": ("code", 12), "自评报告": ("long", 28, {"未收到": "amber"}),
+    "自评报告收到时间": ("datetime", 16.5),
+})
 ROW_COLUMNS = (
     Col("单位", "text", 20), Col("序号", "center", 5), Col("整顿对象", "long", 20), Col("支部书记", "text", 10),
     Col("联系党委委员", "text", 11), Col("问题序号", "int", 6), Col("重点问题", "long", 36),
@@ -138,25 +150,25 @@ ROW_COLUMNS = (
     Col("备注", "long", 16), Col("逾期", "flag", 6, colours=YES_AMBER, as_of_only=True),
     Col("来源文件", "long", 28), Col("工作表", "text", 9), Col("来源单元格", "center", 8), Col("行号", "int", 6),
 )
-FINDING_COLUMNS = (
-    Col("级别", "status", 6), Col("代码", "code", 22), Col("单位", "text", 20), Col("文件", "long", 28),
-    Col("工作表", "text", 9), Col("单元格", "center", 8), Col("说明", "long", 50), Col("原值", "long", 24),
-    Col("定位", "link", 11, field="_link"),
-)
-LIAISON_COLUMNS = (
-    Col("单位", "text", 26), Col("状态", "status", 11), Col("第一责任人", "text", 12), Col("联络员", "text", 12),
-    Col("联系电话", "code", 16), Col("QQ号码", "code", 14), Col("邮箱", "code", 28),
-)
-FILE_COLUMNS = (
-    Col("文件", "long", 44), Col("大小", "size", 10), Col("SHA-256", "code", 18), Col("收到时间", "datetime", 16.5),
-    Col("单位", "text", 20), Col("处理结果", "status", 9), Col("说明", "long", 40), Col("格式", "center", 6),
-    Col("发件人", "code", 24),
-)
-CHANGE_COLUMNS = (
-    Col("类别", "text", 9), Col("变化", "center", 8), Col("单位", "text", 20), Col("整顿对象", "long", 18),
-    Col("重点问题", "long", 14), Col("项目", "code", 14), Col("原值", "long", 40), Col("新值", "long", 40),
-    Col("级别", "status", 6), Col("单元格", "center", 8), Col("说明", "long", 40),
-)
+# 校验结果: the findings table but its 行号 (data for the links), then 定位, the link to the row.
+FINDING_COLUMNS = _sheet([c for c in _FINDING_TABLE if c != "行号"], {
+    "级别": ("status", 6), "代码": ("code", 22), "单位": ("text", 20), "文件": ("long", 28), "工作表": ("text", 9),
+    "单元格": ("center", 8), "说明": ("long", 50), "原值": ("long", 24),
+}) + (Col("定位", "link", 11, field="_link"),)
+LIAISON_COLUMNS = _sheet(_LIAISON_TABLE, {
+    "单位": ("text", 26), "状态": ("status", 11), "第一责任人": ("text", 12), "联络员": ("text", 12),
+    "联系电话": ("code", 16), "QQ号码": ("code", 14), "邮箱": ("code", 28),
+})
+FILE_COLUMNS = _sheet(_FILE_TABLE, {
+    "文件": ("long", 44), "大小": ("size", 10), "SHA-256": ("code", 18), "收到时间": ("datetime", 16.5),
+    "单位": ("text", 20), "处理结果": ("status", 9), "说明": ("long", 40), "格式": ("center", 6),
+    "发件人": ("code", 24),
+})
+CHANGE_COLUMNS = _sheet(_CHANGE_TABLE, {
+    "类别": ("text", 9), "变化": ("center", 8), "单位": ("text", 20), "整顿对象": ("long", 18),
+    "重点问题": ("long", 14), "项目": ("code", 14), "原值": ("long", 40), "新值": ("long", 40),
+    "级别": ("status", 6), "单元格": ("center", 8), "说明": ("long", 40),
+})
 OVERFLOW_COLUMNS = (Col("工作表", "text", 10), Col("单元格", "center", 8), Col("字数", "int", 8))
 
 # 总览 grid: A 序号 | B label / unit / short name | C number | D long text | E | F.

@@ -41,7 +41,7 @@ from .errors import OutputError
 from .form import FIELD_SLOTS, SUBTITLE_ROW, TITLE_ROW, Form, Layout, template_layout
 from .outputs import safe_file_name, unique_file_name
 from .rules import (
-    MARKER_PROPERTY_PREFIX, SHEET_PROTECTION, LedgerFill, ListSource, ValidationSpec, column_label, fill_placeholders,
+    MARKER_PROPERTY_PREFIX, SHEET_PROTECTION, Fill, ListSource, ValidationSpec, column_label, fill_placeholders,
     iso_date, labels_by_kind, list_sources, marker_rows, vague_examples, validation_specs,
 )
 from .text import cn_date
@@ -198,7 +198,7 @@ def _field_value(key: str, kind: str, unit: Unit | None) -> str | None:
 
 
 def _write_unit_block(ws: Worksheet, st: _Styles, form: Form, layout: Layout, unit: Unit | None,
-                      fill: LedgerFill | None) -> None:
+                      fill: Fill | None) -> None:
     value_formats = {"phone": st.value_text, "qq": st.value_text, "date": st.value_date}
     rows = {row for row, _ in layout.fields.values()}
     for row in rows:
@@ -212,7 +212,7 @@ def _write_unit_block(ws: Worksheet, st: _Styles, form: Form, layout: Layout, un
         _, value_col = layout.fields[fld.key]
         fixed = unit is not None and fld.kind == "unit"
         fmt = st.value_fixed if fixed else value_formats.get(fld.kind, st.value)
-        value = fill.fields().get(fld.key) if fill is not None else _field_value(fld.key, fld.kind, unit)
+        value = fill.fields.get(fld.key) if fill is not None else _field_value(fld.key, fld.kind, unit)
         _write_span(ws, row, value_col, value_span, value, fmt, st.value_date)
 
 
@@ -232,12 +232,12 @@ def _guidance(campaign: Campaign) -> str:
     return "填写提示：" + "；".join(parts) + f"。详见“{form.instructions_sheet}”工作表。"
 
 
-def _write_table(ws: Worksheet, st: _Styles, form: Form, layout: Layout, fill: LedgerFill | None) -> None:
+def _write_table(ws: Worksheet, st: _Styles, form: Form, layout: Layout, fill: Fill | None) -> None:
     ws.set_row(layout.header_row, 34)
     for col in form.columns:
         c = layout.columns[col.key]
         _write_marked(ws, st, layout.header_row, c, col.label, col.required, st.header)
-    typed = [r.values() for r in fill.rows] if fill is not None else []
+    typed = list(fill.rows) if fill is not None else []
     # Rows typed beyond the prepared ones continue the table, as rows the unit added.
     for i in range(max(form.input_rows, len(typed))):
         row, values = layout.first_row + i, typed[i] if i < len(typed) else {}
@@ -265,7 +265,7 @@ def _setup_page(ws: Worksheet, layout: Layout, width: int) -> None:
 
 
 def _write_ledger_sheet(ws: Worksheet, st: _Styles, campaign: Campaign, layout: Layout, unit: Unit | None,
-                        fill: LedgerFill | None) -> None:
+                        fill: Fill | None) -> None:
     form = campaign.form
     width = len(form.columns)
     for col in form.columns:
@@ -281,7 +281,7 @@ def _write_ledger_sheet(ws: Worksheet, st: _Styles, campaign: Campaign, layout: 
         ws.data_validation(spec.sqref, _xlsxwriter_options(spec))
     ws.freeze_panes(layout.first_row, 0)
     _setup_page(ws, layout, width)
-    if not getattr(fill, "unprotect", False):
+    if fill is None or not fill.unprotect:
         ws.protect(options=SHEET_PROTECTION)
     # Start where the unit begins typing: its name (master) or the first table cell.
     row, col = (layout.fields.get("unit") if unit is None else None) or (layout.first_row, min(1, width - 1))
@@ -427,7 +427,7 @@ def _close(wb: xlsxwriter.Workbook, path: Path) -> None:
 
 
 def write_template(campaign: Campaign, path: str | Path, unit: Unit | None = None, *,
-                   fill: LedgerFill | None = None, created: dt.datetime | None = None) -> Path:
+                   fill: Fill | None = None, created: dt.datetime | None = None) -> Path:
     """Write the locked ledger form: the master (unit None) or one unit's pre-filled copy.
 
     Args:

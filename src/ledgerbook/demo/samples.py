@@ -12,6 +12,7 @@ import random
 from dataclasses import dataclass, field, replace
 
 from ..campaign import Campaign, Unit
+from ..rules import Fill
 from ..text import OFFICE_TZ
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程魏苏吕丁任沈姚卢傅钟姜崔谭廖范汪陆金石戴贾韦夏邱方侯邹熊孟秦白江阎薛尹段雷黎史龙陶贺顾毛郝龚邵万钱严覃武"
@@ -92,6 +93,10 @@ class LedgerSpec:
     def fields(self) -> dict[str, object]:
         return {"unit": self.unit, "secretary": self.secretary, "liaison": self.liaison, "phone": self.phone,
                 "qq": self.qq, "filled_on": self.filled_on}
+
+    def as_fill(self) -> Fill:
+        """What the unit typed into the form (for :func:`ledgerbook.template.write_template`)."""
+        return Fill(fields=self.fields(), rows=[r.values() for r in self.rows], unprotect=self.unprotect)
 
 
 def person(rng: random.Random) -> str:
@@ -278,7 +283,7 @@ def write_ledger(spec: LedgerSpec, campaign: Campaign, path) -> None:
     from ..template import write_template
 
     unit = campaign.unit(spec.template_unit) if spec.template_unit else None
-    write_template(campaign, path, unit=unit, fill=spec, created=_created(campaign))
+    write_template(campaign, path, unit=unit, fill=spec.as_fill(), created=_created(campaign))
 
 
 class _GbkZipInfo:
