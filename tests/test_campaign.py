@@ -149,3 +149,27 @@ def test_init_writes_and_refuses_to_overwrite(tmp_path):
     assert forced.exit_code == 0 and not written.read_text(encoding="utf-8").startswith("# edited")
     with pytest.raises(CampaignError):
         write_default_campaign(tmp_path)
+
+
+def test_unit_addresses_split_the_roster_field_and_drop_what_is_no_address():
+    from ledgerbook.campaign import Unit
+
+    unit = Unit("机关党委", email="jgdw@example.edu.cn；Office@Example.edu.cn、 not-an-address")
+    assert unit.addresses == ["jgdw@example.edu.cn", "Office@Example.edu.cn"]
+    assert Unit("机关党委").addresses == []
+
+
+def test_a_file_from_any_of_a_units_addresses_is_hinted_as_that_unit(tmp_path):
+    import dataclasses
+
+    from ledgerbook.campaign import default_campaign
+    from ledgerbook.inbox import Document
+    from ledgerbook.select import hint_unit
+
+    campaign = default_campaign()
+    first = campaign.units[0]
+    campaign = dataclasses.replace(campaign, units=(dataclasses.replace(first, email="a@x.cn, B@Y.cn"),
+                                                    *campaign.units[1:]))
+    doc = Document(path="回复.eml/附件.xlsx", size=1, sha256="", received=None, kind="ledger", format="xlsx",
+                   note="", sender="b@y.cn")
+    assert hint_unit(doc, campaign) == first.name

@@ -8,6 +8,7 @@ raises :class:`CampaignError` with one Chinese line naming the file and the key.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import shutil
 import tomllib
 from dataclasses import dataclass, field
@@ -38,6 +39,12 @@ _SECURITY = ("ssl", "starttls", "none")
 PARTY_SUFFIXES = ("党总支部", "党总支", "党委")
 
 
+#: An e-mail address as a roster or a header holds it (an addr-spec, no display name).
+EMAIL_ADDRESS = re.compile(r"^[^@\s<>,;\"]+@[^@\s<>,;\"]+\.[^@\s<>,;\"]+$")
+# Several addresses in the roster's one e-mail field may be separated by , ; 、 or spaces.
+_ADDRESS_SEPARATORS = re.compile(r"[,;，；、\s]+")
+
+
 @dataclass(frozen=True)
 class Unit:
     """A unit of the roster (直属党委 / 党总支部)."""
@@ -55,6 +62,13 @@ class Unit:
             if self.name.endswith(suffix) and len(self.name) - len(suffix) >= 2:
                 return self.name[: -len(suffix)]
         return self.name
+
+    @property
+    def addresses(self) -> list[str]:
+        """The unit's usable e-mail addresses from the roster; empty when there is none."""
+        if not self.email:
+            return []
+        return [a for a in _ADDRESS_SEPARATORS.split(self.email.strip()) if EMAIL_ADDRESS.match(a)]
 
     def keys(self) -> set[str]:
         """The normalised names this unit is recognised by: its name, its aliases, its short name."""

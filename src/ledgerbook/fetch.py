@@ -339,9 +339,7 @@ def _too_big(size: int, cap: int) -> str:
 
 
 def _roster_addresses(campaign: Campaign) -> set[str]:
-    from .mail import unit_addresses  # the one reading of the roster's e-mail field
-
-    return {a.lower() for unit in campaign.units for a in unit_addresses(unit)}
+    return {a.lower() for unit in campaign.units for a in unit.addresses}
 
 
 def _file_name(env: _Envelope) -> str:

@@ -45,7 +45,7 @@ def hint_unit(doc: Document, campaign: Campaign) -> str | None:
     """A unit from the sender's address or the file name, when the file itself does not say."""
     if doc.sender:
         for u in campaign.units:
-            if u.email and u.email.lower() == doc.sender.lower():
+            if doc.sender.lower() in (a.lower() for a in u.addresses):
                 return u.name
     return campaign.find_unit_in(Path(doc.path).name)
 

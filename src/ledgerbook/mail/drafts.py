@@ -60,7 +60,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 from urllib.parse import quote
 
-from ..campaign import Campaign, Unit
+from ..campaign import EMAIL_ADDRESS, Campaign, Unit
 from ..errors import MailError, OutputError
 from ..findings import ERROR, LEVEL_ORDER
 from ..outputs import atomic_save_bytes, refuse_inside_inbox, safe_file_name, unique_file_name
@@ -100,8 +100,6 @@ _WORD_BYTES = 45
 # limit is 998 characters a line; no real unit name comes near).
 _MAX_PARAM_LINE = 900
 
-_ADDRESS = re.compile(r"^[^@\s<>,;\"]+@[^@\s<>,;\"]+\.[^@\s<>,;\"]+$")
-_ADDRESS_SEPARATORS = re.compile(r"[,;，；、\s]+")
 
 
 # --------------------------------------------------------------------------- data
@@ -266,9 +264,7 @@ def unit_addresses(unit: Unit | None) -> list[str]:
     Returns:
         The addresses that look like addr-specs; empty when there is none.
     """
-    if unit is None or not unit.email:
-        return []
-    return [a for a in _ADDRESS_SEPARATORS.split(unit.email.strip()) if _ADDRESS.match(a)]
+    return unit.addresses if unit is not None else []
 
 
 def campaign_sender(campaign: Campaign) -> Address | None:
@@ -277,7 +273,7 @@ def campaign_sender(campaign: Campaign) -> Address | None:
     if not raw:
         return None
     name, addr = parseaddr(raw)
-    if not _ADDRESS.match(addr or ""):
+    if not EMAIL_ADDRESS.match(addr or ""):
         return None
     return Address(display_name=name or campaign.department, addr_spec=addr)
 
@@ -574,7 +570,7 @@ def _submission_sender(collection: "Collection", submission: dict) -> list[str]:
     senders = files.loc[files["文件"] == submission["文件"], "发件人"]
     for sender in senders:
         addr = parseaddr(str(sender or ""))[1]
-        if _ADDRESS.match(addr):
+        if EMAIL_ADDRESS.match(addr):
             return [addr]
     return []
 
