@@ -147,8 +147,6 @@ class MsgMessage:
         sent_from: which of those ``sent`` came from: ``submit`` | ``header`` | ``delivery`` | None.
         message_class: e.g. ``IPM.Note``.
         attachments: in storage order.
-        size: bytes of all its streams.
-        digest: SHA-256 (hex) over its streams' names and bytes: equal items have equal digests.
     """
 
     subject: str | None
@@ -158,8 +156,15 @@ class MsgMessage:
     sent_from: str | None
     message_class: str | None
     attachments: list[MsgAttachment]
-    size: int
-    digest: str
+    _file: "_MsgFile | None" = field(default=None, repr=False, compare=False)
+    _path: tuple[str, ...] = field(default=(), repr=False, compare=False)
+
+    def fingerprint(self) -> tuple[int, str]:
+        """(bytes, SHA-256 hex) over the names and contents of all its streams: equal items
+        give equal fingerprints. A damaged stream counts by its name and declared size."""
+        if self._file is None:
+            return 0, hashlib.sha256(b"").hexdigest()
+        return self._file.tree_size_and_digest(self._path)
 
 
 def read_msg(data: bytes) -> MsgMessage:
@@ -249,8 +254,12 @@ class _MsgFile:
                 if kid.entry_type == 1:
                     stack.append((child, kid))
                 elif kid.entry_type == 2:
-                    body = self.stream(child)
                     sha.update("/".join(child[len(path):]).lower().encode("utf-8") + b"\x00")
+                    try:
+                        body = self.stream(child)
+                    except MsgError:
+                        sha.update(b"damaged" + kid.size.to_bytes(8, "little"))
+                        continue
                     sha.update(len(body).to_bytes(8, "little") + body)
                     total += len(body)
         return total, sha.hexdigest()
@@ -258,8 +267,14 @@ class _MsgFile:
     # -- properties --
 
     def properties(self, path: tuple[str, ...], header: int) -> dict[int, tuple[int, bytes]]:
-        """Fixed-size properties of a storage: property id -> (type, 8 raw value bytes)."""
-        raw = self.stream((*path, _PROPERTIES))
+        """Fixed-size properties of a storage: property id -> (type, 8 raw value bytes).
+
+        A damaged properties stream gives none (the names and data streams may still be fine).
+        """
+        try:
+            raw = self.stream((*path, _PROPERTIES))
+        except MsgError:
+            return {}
         out: dict[int, tuple[int, bytes]] = {}
         for offset in range(header, min(len(raw) - 15, header + 16 * MAX_PROPERTIES), 16):
             ptype, pid = struct.unpack_from("<HH", raw, offset)
@@ -267,6 +282,13 @@ class _MsgFile:
         return out
 
     def string(self, path: tuple[str, ...], pid: int, codec: str | None) -> str | None:
+        """A string property (None when absent or damaged: one bad name loses nothing else)."""
+        try:
+            return self._string(path, pid, codec)
+        except MsgError:
+            return None
+
+    def _string(self, path: tuple[str, ...], pid: int, codec: str | None) -> str | None:
         unicode = (*path, f"__substg1.0_{pid:04X}{_PT_UNICODE:04X}")
         if self.is_stream(unicode):
             text = self.stream(unicode).decode("utf-16-le", "replace")
@@ -296,14 +318,13 @@ class _MsgFile:
                        for number, kid in enumerate(
                            (k for k in self.children(path)
                             if k.entry_type == 1 and k.name.lower().startswith(_ATTACH_PREFIX)), 1)]
-        size, digest = self.tree_size_and_digest(path)
         return MsgMessage(
             subject=self.string(path, _SUBJECT, codec),
             sender=self.sender(path, headers, codec),
             sender_name=self.string(path, _SENDER_NAME, codec),
             sent=sent, sent_from=sent_from if sent else None,
             message_class=self.string(path, _MESSAGE_CLASS, codec),
-            attachments=attachments, size=size, digest=digest)
+            attachments=attachments, _file=self, _path=path)
 
     def sender(self, path: tuple[str, ...], headers: dict[str, str], codec: str | None) -> str | None:
         """The SMTP address: Exchange writes an X.500 address in PidTagSenderEmailAddress."""

@@ -48,7 +48,6 @@ _PR_ATTACH_FILENAME = 0x3704
 _PR_ATTACH_METHOD = 0x3705
 _PR_ATTACH_LONG_FILENAME = 0x3707
 _PR_ATTACH_MIME_TAG = 0x370E
-_PR_INTERNET_CODEPAGE = 0x3FDE
 _PR_MESSAGE_CODEPAGE = 0x3FFD
 
 _PT_SHORT, _PT_LONG, _PT_BOOLEAN, _PT_OBJECT = 0x0002, 0x0003, 0x000B, 0x000D
@@ -153,12 +152,12 @@ def read_tnef(data: bytes) -> TnefMessage:
             message.subject = _decode_8bit(value.split(b"\x00", 1)[0], codec).strip() or None
         elif attr_id == _ATT_MSG_PROPS:
             props = _properties(value, codec)
-            cp = _first_int(props.get(_PR_MESSAGE_CODEPAGE)) or _first_int(props.get(_PR_INTERNET_CODEPAGE))
-            if cp:
-                codec = _codec(cp) or codec
-            message.subject = _text(props.get(_PR_SUBJECT), codec) or message.subject
+            # PidTagMessageCodepage is that of the 8-bit MAPI strings; attributes (the title,
+            # the subject) stay in the OEM code page.
+            mapi_codec = _codec(_first_int(props.get(_PR_MESSAGE_CODEPAGE))) or codec
+            message.subject = _text(props.get(_PR_SUBJECT), mapi_codec) or message.subject
             message.sent = _filetime(props.get(_PR_CLIENT_SUBMIT_TIME)) or message.sent
-            message.sender = _sender(props, codec) or message.sender
+            message.sender = _sender(props, mapi_codec) or message.sender
 
     for part in parts:
         message.attachments.append(_attachment(part, codec))
