@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ledgerbook.msg import MsgError, read_msg
+from ledgerbook.inbox.msg import MsgError, read_msg
 from msg_builder import Attachment, Message, build_msg
 
 UTC = dt.timezone.utc

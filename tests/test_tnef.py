@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledgerbook.tnef import TnefError, read_tnef
+from ledgerbook.inbox.tnef import TnefError, read_tnef
 from tnef_builder import (ATT_ATTACHMENT, LEVEL_ATTACHMENT, PT_LONG, Attachment, Message, attribute, build_tnef,
                           prop_list, prop_unicode)
 

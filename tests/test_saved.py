@@ -13,7 +13,7 @@ import zipfile
 import pytest
 import xlsxwriter
 
-from ledgerbook.savetime import workbook_saved
+from ledgerbook.inbox.saved import workbook_saved
 
 OFFICE = dt.timezone(dt.timedelta(hours=8))
 UTC = dt.timezone.utc
