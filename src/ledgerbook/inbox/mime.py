@@ -11,9 +11,9 @@ import re
 import urllib.parse
 from email.message import Message
 
-from ..text import OFFICE_TZ, decode_text
+from ..text import OFFICE_TZ
 from . import limits
-from .names import clean_component
+from .names import clean_component, decode_name, looks_chinese
 from .sniff import sniff_head
 
 
@@ -82,10 +82,11 @@ def part_bytes(part: Message) -> bytes:
 def attachment_name(part: Message) -> str | None:
     """The attachment's file name, decoded however the mailer encoded it.
 
-    Chinese mailers write RFC 2231 (``filename*=``), RFC 2047 (``=?GBK?B?…?=``), GB2312
-    labels on GBK text, or raw GBK bytes. The email package handles the standard cases; when
-    it fails (None, exception, or U+FFFD / surrogates in the result) the raw header is
-    decoded by hand with GB18030 for the GB family.
+    Chinese mailers write RFC 2231 (``filename*=``, continued as ``filename*0*=…;
+    filename*1*=…``), RFC 2047 (``=?GBK?B?…?=``, also inside quotes), GB2312 labels on GBK
+    text, raw GBK bytes, or both a ``filename`` and a ``filename*`` (the latter wins, RFC
+    6266). The raw header is decoded by hand (:func:`names.decode_name`: the declared
+    charset first, then by validity); the email package's reading is the fallback.
 
     Args:
         part: a MIME part.
@@ -93,33 +94,39 @@ def attachment_name(part: Message) -> str | None:
     Returns:
         The bare file name (folders stripped, control characters replaced), or None.
     """
+    manual = _manual_filename(part)
+    if manual:
+        return _bare_name(manual)
     policy_name = None
     try:
         policy_name = part.get_filename()
     except Exception:  # noqa: BLE001 - malformed parameters raise inside the email package
         pass
-    usable = isinstance(policy_name, str) and bool(policy_name.strip()) and _clean_text(policy_name)
-    manual = _manual_filename(part)
-    # Outlook sends "C:\Users\…\x.xlsx" unescaped in a quoted string: the email package
-    # reads the backslashes as escapes and glues the folders onto the name.
-    if manual and (not usable or "\\" in manual):
-        return _bare_name(manual)
-    if usable:
-        return _bare_name(_repair_latin1(policy_name))
     if isinstance(policy_name, str) and policy_name.strip():
+        if _clean_text(policy_name):
+            return _bare_name(_repair_latin1(policy_name))
         return _bare_name(policy_name.encode("utf-8", "replace").decode("utf-8"))
     return None
 
 
 def _manual_filename(part: Message) -> str | None:
+    declared = _part_charset(part)
     for header, param in (("content-disposition", "filename"), ("content-type", "name")):
         raw = _raw_header(part, header)
         if raw is None:
             continue
-        value = _param_from_raw(raw, param)
+        value = _param_from_raw(raw, param, declared)
         if value:
             return value
     return None
+
+
+def _part_charset(part: Message) -> str | None:
+    """The charset a part declares (Content-Type ``charset``): raw 8-bit names are in it."""
+    try:
+        return part.get_content_charset()
+    except Exception:  # noqa: BLE001 - a malformed Content-Type: no declaration
+        return None
 
 
 def _bare_name(name: str) -> str | None:
@@ -152,9 +159,15 @@ _PARAM = re.compile(r"""(?isx) (?:^|;)\s* ([a-z0-9_-]+) (?:\*(\d+))? (\*)? \s*=\
                         ( "(?:[^"\\]|\\.)*" | [^;]* )""")
 
 
-def _param_from_raw(raw: str, param: str) -> str | None:
-    """Decode one parameter of a raw header: RFC 2231 pieces, encoded words or raw bytes."""
+def _param_from_raw(raw: str, param: str, declared: str | None = None) -> str | None:
+    """Decode one parameter of a raw header: RFC 2231 pieces, encoded words or raw bytes.
+
+    A header may carry the plain ``name=``, the extended ``name*=`` and the continued
+    ``name*0*=…; name*1=…`` forms at once: extended beats continued beats plain.
+    """
     text = re.sub(r"\r?\n[ \t]", " ", raw.encode("utf-8", "surrogateescape").decode("latin-1"))
+    plain: bytes | None = None
+    extended: bytes | None = None
     pieces: dict[int, tuple[bool, bytes]] = {}
     for match in _PARAM.finditer(text):
         key, index, star, value = match.groups()
@@ -164,16 +177,29 @@ def _param_from_raw(raw: str, param: str) -> str | None:
         if value.startswith('"'):
             # Only \" and \\ are real escapes here; other backslashes are Windows folders.
             value = re.sub(r'\\([\\"])', r"\1", value[1:-1] if value.endswith('"') else value[1:])
-        pieces.setdefault(int(index or 0), (bool(star), value.encode("latin-1")))
-    if not pieces:
-        return None
-    ordered = [pieces[i] for i in sorted(pieces)]
-    if any(extended for extended, _ in ordered):
-        return _rfc2231_value(ordered)
-    return _header_text(b"".join(value for _, value in ordered)) or None
+        raw_value = value.encode("latin-1")
+        if index is not None:
+            pieces.setdefault(int(index), (bool(star), raw_value))
+        elif star:
+            extended = extended if extended is not None else raw_value
+        else:
+            plain = plain if plain is not None else raw_value
+    if extended is not None:
+        decoded = _rfc2231_value([(True, extended)], declared)
+        if decoded:
+            return decoded
+    if pieces:
+        ordered = [pieces[i] for i in sorted(pieces)]
+        decoded = (_rfc2231_value(ordered, declared) if any(ext for ext, _ in ordered)
+                   else _header_text(b"".join(value for _, value in ordered), declared))
+        if decoded:
+            return decoded
+    if plain is not None:
+        return _header_text(plain, declared) or None
+    return None
 
 
-def _rfc2231_value(pieces: list[tuple[bool, bytes]]) -> str | None:
+def _rfc2231_value(pieces: list[tuple[bool, bytes]], declared: str | None = None) -> str | None:
     """Join RFC 2231 continuations (``name*0*=gbk''%D5%FB``, ``name*1*=…``) and decode them."""
     charset = None
     out = b""
@@ -182,14 +208,15 @@ def _rfc2231_value(pieces: list[tuple[bool, bytes]]) -> str | None:
             cs, _lang, value = value.split(b"'", 2)
             charset = cs.decode("ascii", "replace")
         out += urllib.parse.unquote_to_bytes(value) if extended else value
-    return _decode_charset(out, charset) or None
+    return decode_name(out, charset or declared) or None
 
 
-def _header_text(raw: bytes | str) -> str:
-    """Decode a header value: raw bytes (UTF-8 or GBK) and RFC 2047 encoded words."""
+def _header_text(raw: bytes | str, declared: str | None = None) -> str:
+    """Decode a header value: raw 8-bit bytes (in the declared charset, else by validity) and
+    RFC 2047 encoded words (each in its own charset)."""
     if isinstance(raw, str):
         raw = raw.encode("utf-8", "surrogateescape")
-    text = decode_text(raw)
+    text = decode_name(raw, declared)
     text = re.sub(r"\r?\n[ \t]+", " ", text)
     if "=?" in text:
         text = _decode_encoded_words(text)
@@ -208,40 +235,22 @@ def _decode_encoded_words(text: str) -> str:
         elif charset is None:
             out.append(word.decode("raw-unicode-escape", "replace"))
         else:
-            out.append(_decode_charset(word, charset))
+            out.append(decode_name(word, charset))
     return "".join(out)
 
 
-_GB_LABELS = {"gb2312", "gbk", "cp936", "x-gbk", "euc-cn", "csgb2312", "gb_2312-80", "ms936",
-              "windows-936", "x-euc-cn", "gb18030"}
-
-
-def _decode_charset(raw: bytes, charset: str | None) -> str:
-    """Decode with a declared charset; the GB family as GB18030 (mailers label GBK text GB2312)."""
-    label = (charset or "").strip().strip('"').lower()
-    if label in _GB_LABELS:
-        label = "gb18030"
-    if label:
-        try:
-            return raw.decode(label)
-        except (LookupError, UnicodeDecodeError):
-            pass
-    return decode_text(raw)
-
-
 def _repair_latin1(text: str) -> str:
-    """Undo GBK/UTF-8 bytes decoded as Latin-1 (a mailer that mislabelled the charset)."""
+    """Undo Chinese bytes decoded as Latin-1 (a mailer that labelled GBK or UTF-8 text
+    ``iso-8859-1``), but only when the repair reads as Chinese: a real ``ciële`` stays."""
     if not any("\x80" <= ch <= "\xff" for ch in text) or any(ch > "\xff" for ch in text):
         return text
     raw = text.encode("latin-1")
-    for codec in ("utf-8", "gb18030"):
-        try:
-            fixed = raw.decode(codec)
-        except UnicodeDecodeError:
-            continue
-        if any("\u4e00" <= ch <= "\u9fff" for ch in fixed):
-            return fixed
-    return text
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    fixed = decode_name(raw)
+    return fixed if looks_chinese(fixed) else text
 
 
 def mail_from(msg: Message) -> tuple[str, str | None]:
@@ -249,7 +258,7 @@ def mail_from(msg: Message) -> tuple[str, str | None]:
     raw = _raw_header(msg, "from")
     if raw is None:
         return "", None
-    name, addr = email.utils.parseaddr(_header_text(raw))
+    name, addr = email.utils.parseaddr(_header_text(raw, _message_charset(msg)))
     return name.strip(), addr.strip().lower() or None
 
 
@@ -262,7 +271,18 @@ def mail_subject(msg: Message) -> str | None:
     raw = _raw_header(msg, "subject")
     if raw is None:
         return None
-    return _header_text(raw) or None
+    return _header_text(raw, _message_charset(msg)) or None
+
+
+def _message_charset(msg: Message) -> str | None:
+    """The charset a message declares for its text (its own, else its first text part's):
+    mailers that put raw 8-bit bytes in Subject write them in that charset."""
+    for part in _walk_parts(msg):
+        if part.get_content_maintype() in ("text", "multipart"):
+            charset = _part_charset(part)
+            if charset:
+                return charset
+    return None
 
 
 def mail_date(msg: Message) -> datetime.datetime | None:
