@@ -128,13 +128,53 @@ def test_overdue_only_with_as_of(tmp_path, campaign):
     assert late.submissions.iloc[0]["逾期措施数"] == 1
 
 
-def test_late_first_submission(tmp_path, campaign):
+def test_late_first_submission_by_file_time_is_only_a_hint(tmp_path, campaign):
+    """A file's time may be the moment it was copied: lateness on it alone is 提示, not 警告."""
     spec = samples.clean_ledger(campaign, campaign.units[0])
     late = collect(_inbox(tmp_path, campaign, spec, when=dt.datetime(2019, 9, 14, 0, 5)), campaign)
-    assert len(_found(late, "file.late")) == 1
-    assert late.submissions.iloc[0]["逾期"] == "是"
+    assert _found(late, "file.late").empty
+    [hint] = _found(late, "file.late_by_file_time").to_dict("records")
+    assert hint["级别"] == "提示" and "依据文件时间，可能不准" in hint["说明"]
+    assert late.submissions.iloc[0]["逾期"] == "可能"
+    assert late.counts()["逾期报送"] == 0
     on_time = collect(_inbox(tmp_path, campaign, spec, when=dt.datetime(2019, 9, 13, 23, 59)), campaign)
-    assert _found(on_time, "file.late").empty
+    assert _found(on_time, "file.late").empty and _found(on_time, "file.late_by_file_time").empty
+
+
+def test_late_first_submission_by_email_date_is_a_warning(tmp_path, campaign):
+    spec = samples.clean_ledger(campaign, campaign.units[0])
+    path = tmp_path / "book.xlsx"
+    samples.write_ledger(spec, campaign, path)
+    book = path.read_bytes()
+    for date, late in ((dt.datetime(2019, 9, 14, 0, 5), True), (dt.datetime(2019, 9, 13, 23, 59), False)):
+        eml = samples.email_with_attachments("jgdw@example.edu.cn", "dwzzb@example.edu.cn", "台账", date, "见附件",
+                                             [("整顿台账.xlsx", book)])
+        inbox = tmp_path / f"inbox-{late}"
+        inbox.mkdir()
+        (inbox / "回复.eml").write_bytes(eml)
+        ts = dt.datetime(2019, 9, 1).replace(tzinfo=OFFICE_TZ).timestamp()   # the file's time says nothing
+        os.utime(inbox / "回复.eml", (ts, ts))
+        result = collect(inbox, campaign)
+        assert len(_found(result, "file.late")) == int(late)
+        assert _found(result, "file.late_by_file_time").empty
+        assert result.submissions.iloc[0]["逾期"] == ("是" if late else "否")
+        row = result.files.set_index("文件").loc["回复.eml/整顿台账.xlsx"]
+        assert (row["收到时间"], row["时间依据"]) == (date, "邮件日期")
+
+
+def test_workbook_saved_time_beats_a_copied_file_time(tmp_path, campaign):
+    """Saving an attachment or copying a file resets its time; the time Excel saved it does not."""
+    spec = samples.clean_ledger(campaign, campaign.units[0])
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    samples.write_ledger(spec, campaign, inbox / "整顿台账.xlsx", saved=dt.datetime(2019, 9, 12, 16, 40))
+    ts = dt.datetime(2019, 10, 30, 9, 0).replace(tzinfo=OFFICE_TZ).timestamp()   # copied long after
+    os.utime(inbox / "整顿台账.xlsx", (ts, ts))
+    result = collect(inbox, campaign)
+    assert _found(result, "file.late").empty and _found(result, "file.late_by_file_time").empty
+    row = result.files.iloc[0]
+    assert (row["收到时间"], row["时间依据"]) == (dt.datetime(2019, 9, 12, 16, 40), "工作簿保存时间")
+    assert result.submissions.iloc[0]["收到时间"] == dt.datetime(2019, 9, 12, 16, 40)
 
 
 def test_missing_units(tmp_path, campaign):

@@ -40,7 +40,7 @@ def test_exact_findings(round_one, campaign):
         ("file.duplicate", n[3], ""),
         ("unit.field_missing", n[4], "C4"),
         ("row.person_invalid", n[4], "H7"),
-        ("file.late", n[5], ""),
+        ("file.late_by_file_time", n[5], ""),   # a plain file: its times are no proof (提示)
         ("unit.phone_invalid", n[6], "G4"),
         ("unit.qq_invalid", n[6], "I4"),
         ("file.layout_changed", n[7], "A5"),

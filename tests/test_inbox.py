@@ -254,7 +254,7 @@ EXPECTED = {
     "自评报告_文学院党委.pdf": ("report", "pdf"),
     "空文件.xlsx": ("unreadable", "empty"),
     "加密.xlsx": ("unreadable", "xlsx"),
-    "winmail.dat": ("ignored", "winmail"),
+    "winmail.dat": ("container", "winmail"),
 }
 
 
@@ -415,7 +415,8 @@ def test_scan_is_deterministic(inbox):
     ("page.xls", b"\xef\xbb\xbf  <!DOCTYPE html><html><table></table></html>", "ledger", "html"),
     ("x.xls", b'<?xml version="1.0"?><Workbook xmlns="urn:schemas-microsoft-com:office:spreadsheet">',
      "unreadable", "xml2003"),
-    ("blob.bin", bytes(range(256)) * 4, "unreadable", "unknown"),
+    ("blob.bin", bytes(range(256)) * 4, "ignored", "unknown"),          # not a spreadsheet by bytes or name
+    ("blob.xls", bytes(range(256)) * 4, "unreadable", "unknown"),       # named like one: a lost ledger
     ("photo.JPG", b"\xff\xd8\xff\xe0\x00\x10JFIF\x00", "ignored", "image"),
     ("x.rar", b"Rar!\x1a\x07\x00" + b"\x00" * 20, "unreadable", "rar"),
     ("report.rtf", b"{\\rtf1\\ansi hello}", "report", "rtf"),
@@ -444,11 +445,18 @@ def test_zip_unicode_path_extra_field_wins(tmp_path):
     assert [d.path for d in scan_inbox(tmp_path)] == ["a.zip", "a.zip/臺賬.xlsx"]
 
 
-def test_wps_et_is_unreadable_asking_for_xlsx(tmp_path):
+def test_wps_et_in_biff8_is_read_and_other_et_refused_saying_why(tmp_path):
+    """WPS saves .et/.ett as BIFF8 in an OLE container, as Excel 97-2003 does: the reader opens it."""
+    from cfb_builder import build_cfb
+
     shutil.copy(PEER_FILES / "calamine__date.xls", tmp_path / "台账.et")
-    [doc] = scan_inbox(tmp_path)
-    assert (doc.kind, doc.format) == ("unreadable", "et")
-    assert ".xlsx" in doc.note
+    shutil.copy(PEER_FILES / "calamine__date.xls", tmp_path / "模板.ett")
+    (tmp_path / "加密.et").write_bytes(build_cfb({"WpsEncrypted": bytes(5000), "Other": b"x"}))
+    by_path = {d.path: d for d in scan_inbox(tmp_path)}
+    assert {p: (d.kind, d.format) for p, d in by_path.items()} == {
+        "台账.et": ("ledger", "et"), "模板.ett": ("ledger", "et"), "加密.et": ("unreadable", "et")}
+    assert "WPS" in by_path["台账.et"].note and "实际是" not in by_path["台账.et"].note
+    assert "WPS" in by_path["加密.et"].note and ".xlsx" in by_path["加密.et"].note
 
 
 def test_missing_inbox_raises(tmp_path):

@@ -20,11 +20,12 @@ from .checks import check_rows, check_unit_block, rows_frame
 from .errors import reraise_interrupts
 from .findings import ERROR, FINDING_COLUMNS, INFO, WARNING, Finding, make_finding, sort_key
 from .text import cn_date, cn_datetime
-from .inbox import Document, scan_inbox
+from .inbox import BY_EMAIL, Document, scan_inbox
 from .reader import Ledger, read_ledger
 from .select import TAKEN, UNREADABLE, not_taken, select_current, taken_note
 from .tables import (
-    MISSING, PASSED, RETURN, by_problem_table, files_table, liaisons_table, rows_table, submissions_table,
+    LATE, MAYBE_LATE, MISSING, PASSED, RETURN, by_problem_table, files_table, liaisons_table, rows_table,
+    submissions_table,
 )
 
 # Files are always read in worker processes (isolation); a second process pays for its
@@ -40,11 +41,13 @@ class Collection:
         as_of: the as-of date (None: nothing depended on a date after the due dates).
         inbox: the inbox folder as given.
         files: 文件清单 — one row per file found (archive members and attachments included):
-            文件 (path inside the inbox), 大小 (bytes), SHA-256, 收到时间 (datetime, UTC+8),
+            文件 (path inside the inbox), 大小 (bytes), SHA-256, 收到时间 (datetime, UTC+8: the best
+            evidence, see Document.when), 时间依据 (邮件日期/工作簿保存时间/文件修改时间),
             单位, 处理结果 (采用/已被替代/重复/无法识别/无法读取/已忽略/自评报告/已展开), 说明, 格式, 发件人.
         submissions: 提交情况 — one row per roster unit in roster order, then unknown units:
             单位, 名单内 (是/否), 状态 (已通过/需退回修改/未提交), 文件 (current submission),
-            收到时间, 首次收到, 逾期 (是/否: first submission after the ledger due date),
+            收到时间, 首次收到, 逾期 (是: first submission after the ledger due date by an e-mail's
+            date; 可能: so by a file time only; 否),
             整顿对象数, 问题条数, 错误数, 警告数, 提示数, 逾期措施数 (with as_of), 第一责任人, 联络员,
             联系电话, QQ号码, 自评报告 (file or 未收到), 自评报告收到时间.
         rows: 汇总台账 — every row of every current submission, normalised: 单位, 序号, 整顿对象,
@@ -84,7 +87,7 @@ class Collection:
             RETURN: int((roster["状态"] == RETURN).sum()),
             MISSING: int((roster["状态"] == MISSING).sum()),
             "名单外单位": int((s["名单内"] == "否").sum()),
-            "逾期报送": int((roster["逾期"] == "是").sum()),
+            "逾期报送": int((roster["逾期"] == LATE).sum()),
             "整顿对象": int(s["整顿对象数"].sum()),
             "问题条数": len(self.rows),
             "错误": int((self.findings["级别"] == ERROR).sum()),
@@ -230,12 +233,15 @@ def _assemble(inbox: str, docs: list[Document], ledgers: dict[str, Ledger], camp
     # Checks on each current submission.
     items_for_rows: list[tuple[str, Ledger]] = []
     current_ledgers: dict[str, Ledger] = {}
-    late_units = set()
+    late_units: dict[str, str] = {}
     for unit, (doc, ledger, known) in current.items():
         first = first_received[unit]
         if first is not None and first.date() > campaign.ledger_due:
-            late_units.add(unit)
-            findings.append(make_finding("file.late", unit=unit, file=doc.path, received=cn_datetime(first),
+            # Only an e-mail's date proves lateness; a file time may be the moment of copying.
+            by_email = chosen.first_basis[unit] == BY_EMAIL
+            late_units[unit] = LATE if by_email else MAYBE_LATE
+            findings.append(make_finding("file.late" if by_email else "file.late_by_file_time", unit=unit,
+                                         file=doc.path, received=cn_datetime(first),
                                          due=cn_date(campaign.ledger_due)))
         if ledger is None:  # unreadable file pinned on a unit by its name or sender
             findings.append(make_finding("file.unreadable", unit=unit, file=doc.path, reason=doc.note))

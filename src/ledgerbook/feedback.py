@@ -290,7 +290,7 @@ def feedback_workbook(collection: Collection, unit: str, ledger: Ledger, *,
     _mark_cells(copy.ws, marks, campaign.department)
     _restore_form(copy, campaign, ledger)
     document = collection.documents.get(ledger.file)
-    received = document.received if document is not None else None
+    received = document.when[0] if document is not None else None
     sheet = _write_opinion_sheet(copy, campaign, unit, ledger, marks, received, resubmit_by)
     _activate(copy.wb, sheet)
     return copy.wb

@@ -1,5 +1,8 @@
 """Which file counts: each document pinned on a unit (what it says, else its sender or name),
-byte-identical copies set aside, and one current submission per unit (received last)."""
+byte-identical copies set aside, and one current submission per unit (received last).
+
+"Received" is the best evidence a file carries (:attr:`Document.when`): the e-mail's date, else
+the time the unit's program saved the workbook, else the file's modification time."""
 
 from __future__ import annotations
 
@@ -31,12 +34,14 @@ class Selection:
             name or sender), whether the unit is on the roster). ``""`` is the unit of a
             ledger that names none.
         first_received: unit -> when its first submission came.
+        first_basis: unit -> the 时间依据 of that time (BY_EMAIL, BY_SAVED or BY_FILE).
         findings: file.unreadable, file.not_ledger, file.duplicate, file.superseded.
         outcome: path -> (unit, 处理结果, 说明) of every file set aside.
     """
 
     current: dict[str, tuple[Document, Ledger | None, bool]] = field(default_factory=dict)
     first_received: dict[str, dt.datetime | None] = field(default_factory=dict)
+    first_basis: dict[str, str] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
     outcome: dict[str, tuple[str, str, str]] = field(default_factory=dict)
 
@@ -118,10 +123,10 @@ def select_current(docs: list[Document], ledgers: dict[str, Ledger], campaign: C
         items.sort(key=lambda c: (_when(c[0]), c[0].path))
         doc, ledger, _, known = items[-1]
         chosen.current[unit] = (doc, ledger, known)
-        chosen.first_received[unit] = items[0][0].received
+        chosen.first_received[unit], chosen.first_basis[unit] = items[0][0].when
         for old, _, _, _ in items[:-1]:
             findings.append(make_finding("file.superseded", unit=unit, file=old.path, newer=doc.path,
-                                         newer_received=cn_datetime(doc.received)))
+                                         newer_received=cn_datetime(doc.when[0])))
             outcome[old.path] = (unit, SUPERSEDED, f"已被“{doc.path}”替代")
     return chosen
 
@@ -138,10 +143,12 @@ def taken_note(ledger: Ledger) -> str:
     parts = [f"{ledger.n_rows} 行"]
     if ledger.macros:
         parts.append("含宏（未运行）")
-    if ledger.format in ("xls", "ods", "html", "csv"):
+    if ledger.format in ("xls", "et", "ods", "html", "csv"):
         parts.append(f"{ledger.format} 格式")
     return "，".join(parts)
 
 
-def _when(doc: Document) -> dt.datetime:
-    return doc.received or dt.datetime.min
+def _when(doc: Document) -> tuple[dt.datetime, dt.datetime]:
+    """Sort key: the best evidence first; between equals (byte-identical copies carry the same
+    saved time) the one that reached the inbox first."""
+    return doc.when[0] or dt.datetime.min, doc.received or dt.datetime.min

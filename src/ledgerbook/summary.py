@@ -161,7 +161,7 @@ LIAISON_COLUMNS = _sheet(_LIAISON_TABLE, {
 })
 FILE_COLUMNS = _sheet(_FILE_TABLE, {
     "文件": ("long", 44), "大小": ("size", 10), "SHA-256": ("code", 18), "收到时间": ("datetime", 16.5),
-    "单位": ("text", 20), "处理结果": ("status", 9), "说明": ("long", 40), "格式": ("center", 6),
+    "时间依据": ("text", 12), "单位": ("text", 20), "处理结果": ("status", 9), "说明": ("long", 40), "格式": ("center", 6),
     "发件人": ("code", 24),
 })
 CHANGE_COLUMNS = _sheet(_CHANGE_TABLE, {

@@ -14,12 +14,15 @@ from .select import IGNORED
 
 #: 状态 of a roster unit in 提交情况.
 PASSED, RETURN, MISSING = "已通过", "需退回修改", "未提交"
+#: 逾期 of a unit whose first submission came after the due date by its e-mail's date (是), or
+#: by a file time only (可能: a copy or a saved attachment resets a file's time).
+LATE, MAYBE_LATE, NOT_LATE = "是", "可能", "否"
 #: How 提交情况 names the unit of a submission that names none.
 UNNAMED = "（未能识别单位）"
 #: 问题统计's column for rows whose 重点问题 is not in the menu.
 UNCLASSIFIED = "未能归类"
 
-FILE_COLUMNS = ["文件", "大小", "SHA-256", "收到时间", "单位", "处理结果", "说明", "格式", "发件人"]
+FILE_COLUMNS = ["文件", "大小", "SHA-256", "收到时间", "时间依据", "单位", "处理结果", "说明", "格式", "发件人"]
 SUBMISSION_COLUMNS = ["单位", "名单内", "状态", "文件", "收到时间", "首次收到", "逾期", "整顿对象数", "问题条数",
                       "错误数", "警告数", "提示数", "逾期措施数", "第一责任人", "联络员", "联系电话", "QQ号码",
                       "自评报告", "自评报告收到时间"]
@@ -66,6 +69,7 @@ def rows_table(df: pd.DataFrame, campaign: Campaign) -> pd.DataFrame:
 
 
 def submissions_table(campaign, current, first_received, late_units, findings, checked, report_info) -> pd.DataFrame:
+    """提交情况. ``late_units`` maps a late unit to its 逾期 (LATE or MAYBE_LATE)."""
     counts: dict[tuple[str, str], int] = {}
     for f in findings:
         counts[(f.unit, f.level)] = counts.get((f.unit, f.level), 0) + 1
@@ -89,8 +93,8 @@ def submissions_table(campaign, current, first_received, late_units, findings, c
         report = report_info.get(unit)
         records.append({
             "单位": unit or UNNAMED, "名单内": "是" if unit in roster else "否", "状态": status,
-            "文件": doc.path if doc else "", "收到时间": doc.received if doc else None,
-            "首次收到": first_received.get(unit), "逾期": "是" if unit in late_units else "否",
+            "文件": doc.path if doc else "", "收到时间": doc.when[0] if doc else None,
+            "首次收到": first_received.get(unit), "逾期": late_units.get(unit, NOT_LATE),
             "整顿对象数": int(targets.get(unit, 0)), "问题条数": int(nrows.get(unit, 0)),
             "错误数": errors, "警告数": counts.get((unit, WARNING), 0), "提示数": counts.get((unit, INFO), 0),
             "逾期措施数": int(overdue.get(unit, 0)),
@@ -114,7 +118,8 @@ def files_table(docs: list[Document], outcome: dict[str, tuple[str, str, str]]) 
         unit, result, note = outcome.get(d.path, ("", IGNORED, d.note))
         if d.note and note != d.note and d.kind not in ("ledger",):
             note = f"{note}；{d.note}" if note else d.note
-        records.append({"文件": d.path, "大小": d.size, "SHA-256": d.sha256, "收到时间": d.received,
+        when, basis = d.when
+        records.append({"文件": d.path, "大小": d.size, "SHA-256": d.sha256, "收到时间": when, "时间依据": basis,
                         "单位": unit, "处理结果": result, "说明": note, "格式": d.format, "发件人": d.sender or ""})
     return pd.DataFrame.from_records(records, columns=FILE_COLUMNS)
 

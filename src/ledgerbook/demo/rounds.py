@@ -19,14 +19,20 @@ from .files import convert_with_soffice, docx_bytes, soffice_path, touch, write_
 __all__ = ["build_first_round", "build_second_round"]
 
 
+#: A unit saves its workbook, writes the e-mail and sends it; the department saves the
+#: attachment into the inbox a little later: the workbook's own saved time is this much
+#: earlier than the file's time in the inbox.
+SAVED_BEFORE = dt.timedelta(minutes=25)
+
+
 def _at(campaign: Campaign, month: int, day: int, hour: int = 10, minute: int = 0) -> dt.datetime:
     return dt.datetime(campaign.year, month, day, hour, minute)
 
 
-def _bytes_of(spec: samples.LedgerSpec, campaign: Campaign) -> bytes:
+def _bytes_of(spec: samples.LedgerSpec, campaign: Campaign, saved: dt.datetime | None = None) -> bytes:
     with tempfile.TemporaryDirectory() as tmp:
         p = Path(tmp) / "x.xlsx"
-        samples.write_ledger(spec, campaign, p)
+        samples.write_ledger(spec, campaign, p, saved=saved)
         return p.read_bytes()
 
 
@@ -40,7 +46,7 @@ def build_first_round(campaign: Campaign, inbox: Path, use_soffice: bool | None 
 
     def put(name: str, spec, when: dt.datetime) -> Path:
         path = inbox / name
-        samples.write_ledger(spec, campaign, path)
+        samples.write_ledger(spec, campaign, path, saved=when - SAVED_BEFORE)
         touch(path, when)
         return path
 
@@ -65,9 +71,10 @@ def build_first_round(campaign: Campaign, inbox: Path, use_soffice: bool | None 
     put(f"{names[7]}台账.xlsx", retyped, _at(campaign, 9, 13, 11, 0))
 
     # Two units zipped together by a Windows user: names in GBK, no UTF-8 flag.
-    members = {f"台账/{fname(i)}": _bytes_of(clean(i), campaign) for i in (8, 9)}
+    zipped = _at(campaign, 9, 12, 14, 0)
+    members = {f"台账/{fname(i)}": _bytes_of(clean(i), campaign, zipped - SAVED_BEFORE * (i - 6)) for i in (8, 9)}
     (inbox / "数学与物理学院台账.zip").write_bytes(samples.gbk_zip(members))
-    touch(inbox / "数学与物理学院台账.zip", _at(campaign, 9, 12, 14, 0))
+    touch(inbox / "数学与物理学院台账.zip", zipped)
 
     # Saved e-mails: one with an RFC 2231 name, one with a Foxmail-style GBK RFC 2047 name.
     for i, sloppy, gbk, when in ((10, None, False, _at(campaign, 9, 11, 10, 2)),
@@ -76,7 +83,7 @@ def build_first_round(campaign: Campaign, inbox: Path, use_soffice: bool | None 
         eml = samples.email_with_attachments(
             sender=u[i].email or "unit@example.edu.cn", to=campaign.contact_email or "dwzzb@example.edu.cn",
             subject=f"{names[i]}菜单式整顿台账", date=when, body="组织部：附件是我单位的整顿台账，请查收。",
-            attachments=[(fname(i), _bytes_of(spec, campaign))], gbk_names=gbk)
+            attachments=[(fname(i), _bytes_of(spec, campaign, when - SAVED_BEFORE))], gbk_names=gbk)
         path = inbox / f"回复：关于报送整顿台账（{names[i]}）.eml"
         path.write_bytes(eml)
         touch(path, when + dt.timedelta(hours=1))
@@ -90,11 +97,12 @@ def build_first_round(campaign: Campaign, inbox: Path, use_soffice: bool | None 
             for i, fmt in legacy:
                 src = tmpdir / fmt / fname(i)
                 src.parent.mkdir()
-                samples.write_ledger(clean(i), campaign, src)
+                when = _at(campaign, 9, 12, 10 + i % 5, 0)
+                samples.write_ledger(clean(i), campaign, src, saved=when - SAVED_BEFORE)
                 out = convert_with_soffice([src], fmt, tmpdir / f"out-{fmt}")[0]
                 target = inbox / out.name
                 shutil.copyfile(out, target)
-                touch(target, _at(campaign, 9, 12, 10 + i % 5, 0))
+                touch(target, when)
         notes.append("建筑与商学院的台账分别由 LibreOffice 另存为 .xls 和 .ods")
     else:
         for i, _ in legacy:
@@ -105,7 +113,7 @@ def build_first_round(campaign: Campaign, inbox: Path, use_soffice: bool | None 
     put(fname(15), samples.SLOPPY["no_rows"](clean(15), campaign), _at(campaign, 9, 13, 23, 10))
     wrong_name = replace(clean(16), unit=names[16].replace("学院", "与新闻学院"))
     put(fname(16).replace("学院", "与新闻学院"), wrong_name, _at(campaign, 9, 11, 8, 30))
-    broken = _bytes_of(clean(17), campaign)
+    broken = _bytes_of(clean(17), campaign, _at(campaign, 9, 12, 15, 30))
     (inbox / fname(17)).write_bytes(broken[: len(broken) // 3])  # cut short in transfer
     touch(inbox / fname(17), _at(campaign, 9, 12, 16, 0))
     put(fname(18), samples.humanise(clean(18, n_rows=4), campaign), _at(campaign, 9, 10, 15, 0))
@@ -137,7 +145,7 @@ def build_second_round(campaign: Campaign, first_inbox: Path, inbox: Path) -> li
 
     def put(name, spec, when):
         path = inbox / name
-        samples.write_ledger(spec, campaign, path)
+        samples.write_ledger(spec, campaign, path, saved=when - SAVED_BEFORE)
         touch(path, when)
 
     progressed = lambda i, **kw: samples.clean_ledger(campaign, u[i], seed=1, with_progress=True, **kw)  # noqa: E731

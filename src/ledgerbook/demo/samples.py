@@ -210,14 +210,14 @@ def humanise(spec: LedgerSpec, campaign: Campaign) -> LedgerSpec:
 
 # --------------------------------------------------------------------------- writing files
 
-def write_retyped_xlsx(spec: LedgerSpec, campaign: Campaign, path) -> None:
+def write_retyped_xlsx(spec: LedgerSpec, campaign: Campaign, path, saved: dt.datetime | None = None) -> None:
     """The form retyped into a new workbook by hand: Sheet1, a title and rows above the table,
     the unit on one line as '填报单位：…', header labels as people reword them, targets merged
-    down their rows, a signature line under the table."""
+    down their rows, a signature line under the table. ``saved``: see :func:`write_ledger`."""
     import xlsxwriter
 
     wb = xlsxwriter.Workbook(str(path))
-    wb.set_properties({"created": _created(campaign)})
+    wb.set_properties({"created": _core_time(campaign, saved)})
     ws = wb.add_worksheet("Sheet1")
     bold = wb.add_format({"bold": True, "text_wrap": True, "border": 1, "align": "center", "valign": "vcenter"})
     cell = wb.add_format({"text_wrap": True, "border": 1, "valign": "vcenter"})
@@ -257,6 +257,8 @@ def write_retyped_xlsx(spec: LedgerSpec, campaign: Campaign, path) -> None:
     ws.write(r + 1, 4, f"审核人：{spec.secretary}")
     ws.set_column(0, 10, 14)
     wb.close()
+    if saved is None:
+        _drop_saved_time(path)
 
 
 def _write_value(ws, r, c, value, cell, date):
@@ -275,15 +277,51 @@ def _created(campaign: Campaign) -> dt.datetime:
     return dt.datetime.combine(campaign.ledger_due, dt.time(9, 0))
 
 
-def write_ledger(spec: LedgerSpec, campaign: Campaign, path) -> None:
-    """Write a returned ledger as the unit would have saved it."""
+def _core_time(campaign: Campaign, saved: dt.datetime | None) -> dt.datetime:
+    """The time xlsxwriter writes as created and modified: ``saved`` in UTC (xlsxwriter writes
+    the naive time it is given followed by "Z", as Excel writes UTC), else the fixed one."""
+    if saved is None:
+        return _created(campaign)
+    return saved.replace(tzinfo=OFFICE_TZ).astimezone(dt.timezone.utc).replace(tzinfo=None)
+
+
+def _drop_saved_time(path) -> None:
+    """Remove dcterms:modified from docProps/core.xml: a workbook that records no save time."""
+    import io
+    import re
+    import zipfile
+    from pathlib import Path
+
+    data = Path(path).read_bytes()
+    out = io.BytesIO()
+    # Level 1: these are fixtures; speed matters more than a few hundred bytes.
+    with zipfile.ZipFile(io.BytesIO(data)) as src, \
+            zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as dst:
+        for info in src.infolist():
+            body = src.read(info)
+            if info.filename == "docProps/core.xml":
+                body = re.sub(rb"<dcterms:modified\b[^>]*>[^<]*</dcterms:modified>", b"", body)
+            dst.writestr(info, body, compresslevel=1)
+    Path(path).write_bytes(out.getvalue())
+
+
+def write_ledger(spec: LedgerSpec, campaign: Campaign, path, saved: dt.datetime | None = None) -> None:
+    """Write a returned ledger as the unit would have saved it.
+
+    Args:
+        saved: when the unit's program saved it (naive, office clock), recorded in
+            docProps/core.xml as Excel records it; None records no save time, so that only
+            the file's own time (or the e-mail's date) tells when it came.
+    """
     if spec.style == "retyped":
-        write_retyped_xlsx(spec, campaign, path)
+        write_retyped_xlsx(spec, campaign, path, saved=saved)
         return
     from ..template import write_template
 
     unit = campaign.unit(spec.template_unit) if spec.template_unit else None
-    write_template(campaign, path, unit=unit, fill=spec.as_fill(), created=_created(campaign))
+    write_template(campaign, path, unit=unit, fill=spec.as_fill(), created=_core_time(campaign, saved))
+    if saved is None:
+        _drop_saved_time(path)
 
 
 class _GbkZipInfo:

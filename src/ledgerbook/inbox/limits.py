@@ -12,9 +12,13 @@ MB = 1024 * 1024
 # A returned ledger is tens of KB and a self-evaluation report a few MB; the limits leave a
 # wide margin for real files while keeping one hostile file from eating the machine.
 
-#: Containers (zip / eml) are opened this many levels deep: a.zip/b.zip/c.zip is opened,
-#: a fourth level is listed as unreadable. Nobody nests deeper by hand; zip bombs do.
+#: Archives (zip) are opened this many levels deep: a.zip/b.zip/c.zip is opened, a fourth
+#: level is listed as unreadable. Nobody nests zips deeper by hand; zip bombs do.
 MAX_DEPTH = 3
+#: Messages (e-mails, Outlook items, winmail.dat) inside messages are opened this many levels
+#: deep: a forward of a forward of a forward is common, and each level is small; the member
+#: and size budgets below still bound the whole.
+MAX_MESSAGE_DEPTH = 12
 #: Members listed per top-level file (nested archives and attachments included): a unit
 #: sends a handful of files; thousands mean an accident (a zipped home folder) or an attack.
 MAX_MEMBERS = 2_000

@@ -349,7 +349,9 @@ _TYPE_EXTS = {
     "application/zip": "zip",
     "application/x-zip-compressed": "zip",
     "message/rfc822": "eml",
+    "application/vnd.ms-outlook": "msg",
     "application/ms-tnef": "dat",
+    "application/vnd.ms-tnef": "dat",
     "text/csv": "csv",
     "text/html": "html",
     "text/plain": "txt",
@@ -361,8 +363,14 @@ _TYPE_EXTS = {
 
 def default_attachment_name(part: Message, number: int, payload: bytes) -> str:
     """``附件<n>.<ext>`` for an attachment without a name: extension from the type or the bytes."""
-    ext = _TYPE_EXTS.get(part.get_content_type())
+    return default_name(number, part.get_content_type(), payload)
+
+
+def default_name(number: int, content_type: str | None, payload: bytes) -> str:
+    """``附件<n>.<ext>``: the extension from the MIME type when known, else from the bytes."""
+    ext = _TYPE_EXTS.get((content_type or "").lower())
     if ext is None:
         fmt = sniff_head("", payload[:limits.HEAD_BYTES]).format
-        ext = {"image": "img", "unknown": "bin", "empty": "bin", "winmail": "dat"}.get(fmt, fmt)
+        ext = {"image": "img", "unknown": "bin", "empty": "bin", "winmail": "dat", "audio": "bin",
+               "video": "bin", "ole": "bin"}.get(fmt, fmt)
     return f"附件{number}.{ext}"

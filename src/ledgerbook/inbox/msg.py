@@ -24,6 +24,8 @@ import io
 import struct
 from dataclasses import dataclass, field
 
+from .names import codepage_codec, decode_name
+
 __all__ = ["MsgError", "MsgAttachment", "MsgMessage", "read_msg"]
 
 _PROPERTIES = "__properties_version1.0"
@@ -296,7 +298,7 @@ class _MsgFile:
         eight_bit = (*path, f"__substg1.0_{pid:04X}{_PT_STRING8:04X}")
         if self.is_stream(eight_bit):
             raw = self.stream(eight_bit).split(b"\x00", 1)[0]
-            return _decode_8bit(raw, codec).strip() or None
+            return decode_name(raw, codec).strip() or None
         return None
 
     # -- one message --
@@ -307,7 +309,7 @@ class _MsgFile:
             raise MsgError("不是 Outlook 邮件（缺少邮件属性数据）")
         props = self.properties(path, header)
         # An attached item without a code page of its own was written with its parent's.
-        codec = _codec(_long(props, _MESSAGE_CODEPAGE) or _long(props, _INTERNET_CODEPAGE)) or codec
+        codec = codepage_codec(_long(props, _MESSAGE_CODEPAGE) or _long(props, _INTERNET_CODEPAGE)) or codec
         headers = _parse_headers(self.string(path, _TRANSPORT_HEADERS, codec))
         sent, sent_from = _time(props, _CLIENT_SUBMIT_TIME), "submit"
         if sent is None and headers.get("date"):
@@ -417,31 +419,3 @@ def _header_date(value: str) -> datetime.datetime | None:
         when = when.replace(tzinfo=datetime.timezone.utc)
     return when.astimezone(datetime.timezone.utc) if 1990 <= when.year <= 2100 else None
 
-
-# Windows code pages Outlook writes 8-bit strings in, as Python codecs (GB family as GB18030:
-# clerks' "GB2312" text holds GBK characters).
-_CODEPAGES = {936: "gb18030", 54936: "gb18030", 20936: "gb18030", 950: "big5hkscs", 65001: "utf-8",
-              20127: "ascii", 28591: "latin-1", 1200: "utf-16-le"}
-
-
-def _codec(codepage: int | None) -> str | None:
-    if not codepage:
-        return None
-    name = _CODEPAGES.get(codepage, f"cp{codepage}")
-    try:
-        import codecs
-
-        codecs.lookup(name)
-    except LookupError:
-        return None
-    return name
-
-
-def _decode_8bit(raw: bytes, codec: str | None) -> str:
-    """8-bit text in the message's code page; without one, UTF-8 when valid, else GB18030."""
-    for candidate in ([codec] if codec else []) + ["utf-8", "gb18030"]:
-        try:
-            return raw.decode(candidate)
-        except UnicodeDecodeError:
-            continue
-    return raw.decode("gb18030", "replace")

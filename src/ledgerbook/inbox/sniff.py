@@ -13,17 +13,24 @@ from . import limits
 from .document import CONTAINER, IGNORED, LEDGER, REPORT, UNREADABLE
 from .names import extension
 from .ole import ole_names
+from .tnef import TNEF_SIGNATURE
 
 
-_LEDGER_EXTS = {"xlsx", "xlsm", "xls", "xlsb", "ods", "et", "csv", "xlt", "xltx"}
+_LEDGER_EXTS = {"xlsx", "xlsm", "xls", "xlsb", "ods", "et", "ett", "csv", "xlt", "xltx", "xltm"}
+# Names of files that can carry a ledger inside: when one fails, a submission may be lost.
+_ARCHIVE_EXTS = {"zip", "rar", "7z", "eml", "msg"}
 # Extensions that promise a format: a file whose bytes say otherwise gets a note.
-_PROMISING_EXTS = _LEDGER_EXTS | {"docx", "doc", "pdf", "odt", "rtf", "zip", "eml"}
+_PROMISING_EXTS = _LEDGER_EXTS | {"docx", "doc", "pdf", "odt", "rtf", "zip", "eml", "msg"}
 _IMAGE_EXTS = {"png", "jpg", "jpeg", "gif", "bmp", "tif", "tiff", "webp", "heic", "heif"}
+_AUDIO_EXTS = {"mp3", "wav", "amr", "m4a", "aac", "wma", "ogg", "flac", "silk", "opus"}
+_VIDEO_EXTS = {"mp4", "mov", "avi", "wmv", "mkv", "3gp", "flv", "webm", "m4v"}
 
 _NOTE_ENCRYPTED = "文件已加密（设置了打开密码），无法读取，请取消密码后另存为 .xlsx 重新报送"
 _NOTE_DOC_ENCRYPTED = "文档已加密（设置了打开密码），无法读取，请取消密码后重新报送"
 _NOTE_EMPTY = "空文件（0字节）"
 _NOTE_UNKNOWN = "无法识别的文件格式"
+_NOTE_WPS_OTHER = ("WPS 表格文件（.et）不是 Excel 97-2003 兼容的格式（可能是 WPS 专用的加密或旧版格式），"
+                   "无法读取，请在 WPS 中另存为 .xlsx 后重新报送")
 _NOTE_REPORT = "文档（Word/PDF），可能是自评报告"
 
 
@@ -43,11 +50,25 @@ _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")
 
 
+def may_hold_ledger(ext: str) -> bool:
+    """Whether a file so named is (or may carry) a spreadsheet: when such a file cannot be read a
+    ledger may be lost (an error); anything else that cannot be read is only ignored."""
+    return ext in _LEDGER_EXTS or ext in _ARCHIVE_EXTS
+
+
+def _unknown(ext: str, fmt: str, note: str, ignored_note: str) -> Sniff:
+    """A file whose content ledgerbook cannot use: unreadable if its name promises a
+    spreadsheet (or an archive), else ignored, saying what it is."""
+    if may_hold_ledger(ext):
+        return Sniff(fmt, UNREADABLE, note)
+    return Sniff(fmt, IGNORED, ignored_note)
+
+
 def sniff_data(path: str, data: bytes) -> Sniff:
     """The real format of ``data`` (named ``path``) and what to do with it."""
     ext = extension(path)
     if not data:
-        return Sniff("empty", UNREADABLE, _NOTE_EMPTY)
+        return _unknown(ext, "empty", _NOTE_EMPTY, f"{_NOTE_EMPTY}，不是台账，已忽略")
     if data.startswith(_ZIP_MAGICS):
         return _mismatch(_sniff_zip(data, ext), ext)
     if data.startswith(_OLE_MAGIC):
@@ -67,24 +88,26 @@ def sniff_head(path: str, head: bytes) -> Sniff:
     tell: images, and zip/OLE files too big to open)."""
     ext = extension(path)
     if not head:
-        return Sniff("empty", UNREADABLE, _NOTE_EMPTY)
+        return _unknown(ext, "empty", _NOTE_EMPTY, f"{_NOTE_EMPTY}，不是台账，已忽略")
     if head.startswith(_ZIP_MAGICS):
         fmt = ext if ext in ("xlsx", "xlsm", "docx", "ods", "zip") else "zip"
         kind = REPORT if fmt == "docx" else LEDGER if fmt != "zip" else CONTAINER
         return Sniff(fmt, kind, "")
     if head.startswith(_OLE_MAGIC):
-        fmt = ext if ext in ("xls", "doc", "et") else "ole"
-        return Sniff(fmt, REPORT if fmt == "doc" else UNREADABLE, "Office 97-2003 格式文件")
+        fmt = ext if ext in ("xls", "doc", "et", "ett", "msg") else "ole"
+        kind = REPORT if fmt == "doc" else CONTAINER if fmt == "msg" else UNREADABLE
+        return Sniff(fmt, kind, "Office 97-2003 格式文件")
     if head.startswith(b"%PDF-"):
         return Sniff("pdf", REPORT, _NOTE_REPORT)
     if head.startswith(b"{\\rtf"):
         return Sniff("rtf", REPORT, "RTF 格式文档，可能是自评报告")
-    if head.startswith(b"\x78\x9f\x3e\x22"):
-        return Sniff("winmail", IGNORED,
-                      "Outlook 专用附件包（winmail.dat，TNEF 格式）：发件人的 Outlook 用 RTF 格式发信，"
-                      "真正的附件被封在里面无法读取，请对方改用 HTML 或纯文本格式、以普通附件重新发送")
+    if head.startswith(TNEF_SIGNATURE):
+        return Sniff("winmail", CONTAINER, "Outlook 专用附件包（winmail.dat，TNEF 格式）")
     if _is_image(head, ext):
         return Sniff("image", IGNORED, "图片文件，不是台账，已忽略")
+    media = _media(head, ext)
+    if media:
+        return Sniff(media, IGNORED, f"{'音频' if media == 'audio' else '视频'}文件，不是台账，已忽略")
     if head.startswith(b"Rar!\x1a\x07"):
         return Sniff("rar", UNREADABLE, "RAR 压缩包无法打开，请改用 zip 压缩或直接发送 .xlsx 文件")
     if head.startswith(b"7z\xbc\xaf\x27\x1c"):
@@ -92,7 +115,23 @@ def sniff_head(path: str, head: bytes) -> Sniff:
     if len(head) >= 4 and head[:2] in (b"\x09\x00", b"\x09\x02", b"\x09\x04") and head[3] == 0:
         return Sniff("xls", UNREADABLE, "早期 Excel 2.x–4.0 格式（BIFF2–4），无法读取，"
                                          "请用 Excel 或 WPS 另存为 .xlsx 后重新报送")
-    return Sniff("unknown", UNREADABLE, _NOTE_UNKNOWN)
+    if head.startswith(b"\x1f\x8b"):
+        return _unknown(ext, "gzip", "gzip 压缩文件无法打开，请改用 zip 压缩或直接发送 .xlsx 文件",
+                        "gzip 压缩文件，不是台账，已忽略")
+    return _unknown(ext, "unknown", _NOTE_UNKNOWN,
+                    f"无法识别的文件{f'（.{ext}）' if ext else ''}，不是表格，已忽略")
+
+
+def _media(head: bytes, ext: str) -> str | None:
+    """``audio`` or ``video`` for sound and film files (voice messages, recordings), else None."""
+    if (head.startswith((b"ID3", b"#!AMR", b"#!SILK", b"\x02#!SILK", b"OggS", b"fLaC"))
+            or (head[:4] == b"RIFF" and head[8:12] == b"WAVE") or ext in _AUDIO_EXTS):
+        return "audio"
+    if ((head[4:8] == b"ftyp") or (head[:4] == b"RIFF" and head[8:12] == b"AVI ")
+            or head.startswith((b"\x30\x26\xb2\x75\x8e\x66\xcf\x11", b"\x1a\x45\xdf\xa3", b"FLV"))
+            or ext in _VIDEO_EXTS):
+        return "audio" if ext in _AUDIO_EXTS or head[8:12] in (b"M4A ", b"M4B ") else "video"
+    return None
 
 
 def _is_image(head: bytes, ext: str) -> bool:
@@ -105,7 +144,8 @@ def _is_image(head: bytes, ext: str) -> bool:
 
 def _mismatch(sniff: Sniff, ext: str) -> Sniff:
     """Mention it when the name's extension lies about the format (the reader trusts format)."""
-    same = {("xls", "et"), ("xlsx", "xltx"), ("xls", "xlt")}
+    same = {("xls", "et"), ("xls", "ett"), ("et", "ett"), ("xlsx", "et"), ("xlsx", "ett"), ("xlsx", "xltx"),
+            ("xls", "xlt"), ("xlsm", "xltm")}
     if (ext in _PROMISING_EXTS and ext != sniff.format and (sniff.format, ext) not in same
             and sniff.format not in ("empty", "unknown", "text")):
         return Sniff(sniff.format, sniff.kind,
@@ -127,8 +167,9 @@ def _sniff_zip(data: bytes, ext: str) -> Sniff:
             return _office_zip(zf, names) or Sniff("zip", CONTAINER, "压缩包")
     except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as exc:
         fmt = ext if ext in ("xlsx", "xlsm", "docx", "ods", "odt", "xlsb") else "zip"
-        return Sniff(fmt, UNREADABLE, f"文件以 ZIP 格式开头但已损坏（{type(exc).__name__}），"
-                                       "可能下载或复制不完整，请重新保存后报送")
+        return _unknown(ext, fmt, f"文件以 ZIP 格式开头但已损坏（{type(exc).__name__}），"
+                                  "可能下载或复制不完整，请重新保存后报送",
+                        f"文件以 ZIP 格式开头但已损坏（{type(exc).__name__}），不是台账，已忽略")
 
 
 def _zip_declared_entries(data: bytes) -> int | None:
@@ -204,42 +245,45 @@ def _small_member(zf: zipfile.ZipFile, name: str | None, limit: int = 1 * limits
 
 def _sniff_ole(data: bytes, ext: str) -> Sniff:
     """Legacy .xls/.doc/.et, encrypted OOXML (EncryptionInfo), Outlook .msg…"""
+    wps = ext in ("et", "ett")
     try:
         names = {n.lower() for n in ole_names(data)}
     except (ValueError, struct.error, IndexError):
-        return Sniff(ext if ext in ("xls", "doc", "et") else "ole", UNREADABLE,
-                      "Office 97-2003 格式文件已损坏（复合文档结构无法解析），请重新保存后报送")
+        return _unknown(ext, ext if ext in ("xls", "doc", "et", "ett", "msg") else "ole",
+                        "Office 97-2003 格式文件已损坏（复合文档结构无法解析），请重新保存后报送",
+                        "Office 97-2003 格式的文件，已损坏，不是台账，已忽略")
     if "encryptioninfo" in names or "encryptedpackage" in names:
-        fmt = ext if ext in ("xlsx", "xlsm", "xlsb", "docx", "pptx") else "ooxml"
+        fmt = ext if ext in ("xlsx", "xlsm", "xlsb", "docx", "pptx", "et", "ett") else "ooxml"
         note = _NOTE_DOC_ENCRYPTED if fmt == "docx" else _NOTE_ENCRYPTED
         return Sniff(fmt, UNREADABLE, note, encrypted=True)
-    if ext == "et":
-        return Sniff("et", UNREADABLE, "WPS 表格专用格式（.et），无法读取，请在 WPS 中另存为 .xlsx 后重新报送")
     if "workbook" in names or "book" in names:
-        return _sniff_xls(data)
+        # WPS saves .et/.ett as BIFF8 in an OLE container, like Excel 97-2003: readable.
+        return _sniff_xls(data, "et" if wps else "xls")
+    if wps:
+        return Sniff("et", UNREADABLE, _NOTE_WPS_OTHER)
     if "worddocument" in names:
         if _msoffcrypto_encrypted(data):
             return Sniff("doc", UNREADABLE, _NOTE_DOC_ENCRYPTED, encrypted=True)
         return Sniff("doc", REPORT, _NOTE_REPORT)
     if any(n.startswith("__substg1.0_") for n in names):
-        return Sniff("msg", UNREADABLE, "Outlook 邮件（.msg）格式无法读取，请把附件另存出来，"
-                                         "或把邮件另存为 .eml 格式")
+        return Sniff("msg", CONTAINER, "Outlook 邮件（.msg）")
     if "powerpoint document" in names:
         return Sniff("ppt", IGNORED, "PowerPoint 演示文稿，不是台账，已忽略")
-    return Sniff("ole", UNREADABLE, "无法识别的 Office 97-2003 复合文档")
+    return _unknown(ext, "ole", "无法识别的 Office 97-2003 复合文档",
+                    "无法识别的 Office 97-2003 复合文档，不是台账，已忽略")
 
 
-def _sniff_xls(data: bytes) -> Sniff:
+def _sniff_xls(data: bytes, fmt: str = "xls") -> Sniff:
     encrypted = _msoffcrypto_encrypted(data)
     if not encrypted:
-        return Sniff("xls", LEDGER, "Excel 97-2003 工作簿（.xls）")
+        return Sniff(fmt, LEDGER, "WPS 表格（.et）" if fmt == "et" else "Excel 97-2003 工作簿（.xls）")
     if _default_password(data):
         # Excel encrypts with this built-in password when only a "password to modify" or a
         # workbook protection was set: the user never typed an opening password.
-        return Sniff("xls", UNREADABLE,
+        return Sniff(fmt, UNREADABLE,
                       "文件以 Excel 默认密码加密（设置了“修改权限密码”或保护了工作簿），无法读取，"
                       "请取消保护后另存为 .xlsx 重新报送", encrypted=True)
-    return Sniff("xls", UNREADABLE, _NOTE_ENCRYPTED, encrypted=True)
+    return Sniff(fmt, UNREADABLE, _NOTE_ENCRYPTED, encrypted=True)
 
 
 def _msoffcrypto_encrypted(data: bytes) -> bool:
@@ -290,7 +334,10 @@ def _sniff_text(data: bytes, ext: str) -> Sniff | None:
         return Sniff("xml2003", UNREADABLE, "Excel 2003 XML 表格格式，无法读取，"
                                              "请用 Excel 或 WPS 另存为 .xlsx 后重新报送")
     if start.startswith("<") and any(tag in start for tag in ("<html", "<table", "<!doctype html")):
-        return Sniff("html", LEDGER, "网页格式（HTML）导出的表格")
+        # A web system's "xls" export is HTML; a web page without a table is no spreadsheet.
+        if ext in _LEDGER_EXTS or "<table" in lower:
+            return Sniff("html", LEDGER, "网页格式（HTML）导出的表格")
+        return Sniff("html", IGNORED, "网页文件（HTML），没有表格，不是台账，已忽略")
     if start.startswith("mime-version:") and "multipart/related" in start:
         return Sniff("mht", UNREADABLE, "网页存档格式（MHT）的表格，无法读取，请另存为 .xlsx 后重新报送")
     if ext in ("csv", "xls", "txt", "tsv") and (ext == "csv" or _is_delimited(text)):

@@ -18,6 +18,8 @@ import datetime
 import struct
 from dataclasses import dataclass, field
 
+from .names import codepage_codec, decode_name
+
 __all__ = ["TNEF_SIGNATURE", "TnefAttachment", "TnefError", "TnefMessage", "read_tnef"]
 
 #: The first four bytes of every TNEF stream (0x223E9F78, little-endian).
@@ -135,7 +137,7 @@ def read_tnef(data: bytes) -> TnefMessage:
         offset = end + 2
 
         if attr_id == _ATT_OEM_CODEPAGE and len(value) >= 4:
-            codec = _codec(struct.unpack_from("<I", value)[0]) or codec
+            codec = codepage_codec(struct.unpack_from("<I", value)[0]) or codec
         elif attr_id == _ATT_ATTACH_REND_DATA:
             parts.append({})
         elif level == _LEVEL_ATTACHMENT:
@@ -149,12 +151,12 @@ def read_tnef(data: bytes) -> TnefMessage:
             elif attr_id == _ATT_ATTACHMENT:
                 part["props"] = _properties(value, codec)
         elif attr_id == _ATT_SUBJECT and message.subject is None:
-            message.subject = _decode_8bit(value.split(b"\x00", 1)[0], codec).strip() or None
+            message.subject = decode_name(value.split(b"\x00", 1)[0], codec).strip() or None
         elif attr_id == _ATT_MSG_PROPS:
             props = _properties(value, codec)
             # PidTagMessageCodepage is that of the 8-bit MAPI strings; attributes (the title,
             # the subject) stay in the OEM code page.
-            mapi_codec = _codec(_first_int(props.get(_PR_MESSAGE_CODEPAGE))) or codec
+            mapi_codec = codepage_codec(_first_int(props.get(_PR_MESSAGE_CODEPAGE))) or codec
             message.subject = _text(props.get(_PR_SUBJECT), mapi_codec) or message.subject
             message.sent = _filetime(props.get(_PR_CLIENT_SUBMIT_TIME)) or message.sent
             message.sender = _sender(props, mapi_codec) or message.sender
@@ -167,7 +169,7 @@ def read_tnef(data: bytes) -> TnefMessage:
 def _attachment(part: dict, codec: str | None) -> TnefAttachment:
     props = part.get("props", {})
     name = (_text(props.get(_PR_ATTACH_LONG_FILENAME), codec) or _text(props.get(_PR_ATTACH_FILENAME), codec)
-            or (_decode_8bit(part["title"].split(b"\x00", 1)[0], codec).strip() if part.get("title") else None)
+            or (decode_name(part["title"].split(b"\x00", 1)[0], codec).strip() if part.get("title") else None)
             or _text(props.get(_PR_DISPLAY_NAME), codec))
     mime = _text(props.get(_PR_ATTACH_MIME_TAG), codec)
     data = part.get("data", b"")
@@ -256,7 +258,7 @@ def _text(prop: tuple[int, list] | None, codec: str | None) -> str | None:
     if prop[0] == _PT_UNICODE:
         text = raw.decode("utf-16-le", "replace").split("\x00", 1)[0]
     elif prop[0] == _PT_STRING8:
-        text = _decode_8bit(raw.split(b"\x00", 1)[0], codec)
+        text = decode_name(raw.split(b"\x00", 1)[0], codec)
     else:
         return None
     return text.strip() or None
@@ -285,30 +287,3 @@ def _sender(props: dict, codec: str | None) -> str | None:
     kind = (_text(props.get(_PR_SENDER_ADDRTYPE), codec) or "").upper()
     address = smtp or (_text(props.get(_PR_SENDER_EMAIL), codec) if kind in ("SMTP", "") else None)
     return address.lower() if address and "@" in address else None
-
-
-_CODEPAGES = {936: "gb18030", 54936: "gb18030", 20936: "gb18030", 950: "big5hkscs", 65001: "utf-8",
-              20127: "ascii", 28591: "latin-1"}
-
-
-def _codec(codepage: int | None) -> str | None:
-    import codecs
-
-    if not codepage:
-        return None
-    name = _CODEPAGES.get(codepage, f"cp{codepage}")
-    try:
-        codecs.lookup(name)
-    except LookupError:
-        return None
-    return name
-
-
-def _decode_8bit(raw: bytes, codec: str | None) -> str:
-    """8-bit text in the sender's code page; without one, UTF-8 when valid, else GB18030."""
-    for candidate in ([codec] if codec else []) + ["utf-8", "gb18030"]:
-        try:
-            return raw.decode(candidate)
-        except UnicodeDecodeError:
-            continue
-    return raw.decode("gb18030", "replace")

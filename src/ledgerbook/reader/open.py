@@ -50,7 +50,7 @@ class Workbook:
 
 
 def open_workbook(data: bytes, fmt: str, form: Form) -> Workbook:
-    if fmt in ("xlsx", "xlsm", "xls", "ods", "xlsb"):
+    if fmt in ("xlsx", "xlsm", "xls", "ods", "xlsb", "et"):  # et: WPS's BIFF8, as .xls
         return _open_calamine(data, fmt, form)
     if fmt == "html":
         return _single_grid(_html_rows(data), "网页表格")
