@@ -227,6 +227,7 @@ def test_conflicting_validation_is_replaced(tmp_path, campaign):
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     wb.save(inbox / "机关党委.xlsx")
+    samples.set_saved_time(inbox / "机关党委.xlsx", None)   # openpyxl stamps today: no clock in tests
     collection = collect(inbox, campaign)
     ws = openpyxl.load_workbook(write_feedback(collection, tmp_path / "out")[0])["整顿台账"]
     found = validations(ws)
@@ -374,6 +375,7 @@ def test_copy_sent_back_again_loses_old_marks(deadlines, tmp_path, campaign):
     inbox = tmp_path / "inbox2"
     inbox.mkdir()
     wb.save(inbox / first.name)
+    samples.set_saved_time(inbox / first.name, None)   # openpyxl stamps today: no clock in tests
     os.utime(inbox / first.name, (ON_TIME, ON_TIME))
     again = collect(inbox, campaign)
     paths = write_feedback(again, tmp_path / "out2", all_units=True)

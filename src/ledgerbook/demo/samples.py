@@ -258,7 +258,7 @@ def write_retyped_xlsx(spec: LedgerSpec, campaign: Campaign, path, saved: dt.dat
     ws.set_column(0, 10, 14)
     wb.close()
     if saved is None:
-        _drop_saved_time(path)
+        set_saved_time(path, None)
 
 
 def _write_value(ws, r, c, value, cell, date):
@@ -285,12 +285,21 @@ def _core_time(campaign: Campaign, saved: dt.datetime | None) -> dt.datetime:
     return saved.replace(tzinfo=OFFICE_TZ).astimezone(dt.timezone.utc).replace(tzinfo=None)
 
 
-def _drop_saved_time(path) -> None:
-    """Remove dcterms:modified from docProps/core.xml: a workbook that records no save time."""
+def set_saved_time(path, saved: dt.datetime | None) -> None:
+    """Record in an .xlsx's docProps/core.xml that it was saved at ``saved`` (naive, office
+    clock), or (None) that it records no save time. openpyxl stamps the moment it saves, which
+    would make a test depend on today's date."""
     import io
     import re
     import zipfile
     from pathlib import Path
+
+    if saved is None:
+        element = b""
+    else:
+        utc = saved.replace(tzinfo=OFFICE_TZ).astimezone(dt.timezone.utc)
+        element = (b'<dcterms:modified xsi:type="dcterms:W3CDTF">'
+                   + utc.strftime("%Y-%m-%dT%H:%M:%SZ").encode() + b"</dcterms:modified>")
 
     data = Path(path).read_bytes()
     out = io.BytesIO()
@@ -301,6 +310,7 @@ def _drop_saved_time(path) -> None:
             body = src.read(info)
             if info.filename == "docProps/core.xml":
                 body = re.sub(rb"<dcterms:modified\b[^>]*>[^<]*</dcterms:modified>", b"", body)
+                body = body.replace(b"</cp:coreProperties>", element + b"</cp:coreProperties>")
             dst.writestr(info, body, compresslevel=1)
     Path(path).write_bytes(out.getvalue())
 
@@ -321,7 +331,7 @@ def write_ledger(spec: LedgerSpec, campaign: Campaign, path, saved: dt.datetime 
     unit = campaign.unit(spec.template_unit) if spec.template_unit else None
     write_template(campaign, path, unit=unit, fill=spec.as_fill(), created=_core_time(campaign, saved))
     if saved is None:
-        _drop_saved_time(path)
+        set_saved_time(path, None)
 
 
 class _GbkZipInfo:
