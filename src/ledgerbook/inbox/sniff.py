@@ -249,7 +249,10 @@ def _sniff_ole(data: bytes, ext: str) -> Sniff:
     try:
         names = {n.lower() for n in ole_names(data)}
     except (ValueError, struct.error, IndexError):
-        return _unknown(ext, ext if ext in ("xls", "doc", "et", "ett", "msg") else "ole",
+        if ext == "msg":
+            return Sniff("msg", UNREADABLE, "Outlook 邮件（.msg）已损坏（复合文档结构无法解析），无法读取；"
+                                            "请在 Outlook 中把邮件另存为 .eml，或把附件直接发送")
+        return _unknown(ext, ext if ext in ("xls", "doc", "et", "ett") else "ole",
                         "Office 97-2003 格式文件已损坏（复合文档结构无法解析），请重新保存后报送",
                         "Office 97-2003 格式的文件，已损坏，不是台账，已忽略")
     if "encryptioninfo" in names or "encryptedpackage" in names:
