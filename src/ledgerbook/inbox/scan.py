@@ -44,7 +44,7 @@ from .mime import (
 from .msg import MsgAttachment, MsgError, MsgMessage, read_msg
 from .names import clean_component, clutter_note, display_fs_name, extension, zip_member_name
 from .saved import workbook_saved
-from .sniff import may_hold_ledger, sniff_data, sniff_head
+from .sniff import sniff_data, sniff_head
 from .tnef import TnefError, read_tnef
 
 __all__ = ["scan_inbox"]

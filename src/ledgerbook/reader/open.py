@@ -199,9 +199,10 @@ class _OoxmlParts:
         return None
 
 
-def _short(exc: Exception) -> str:
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return text[:80]
+def _short(exc: BaseException) -> str:
+    """What to say of a reader's exception: its kind only. Its text (English, about the
+    reader's internals) would only puzzle a clerk in 说明."""
+    return type(exc).__name__
 
 
 def _read_marker(rows: list[list]) -> dict[str, str]:
