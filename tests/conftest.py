@@ -5,18 +5,22 @@ from __future__ import annotations
 
 import pytest
 
+from browser_helpers import REQUIRE_BROWSER, have_browser
 from dovecot_helpers import DOVECOT, OPENSSL, REQUIRE_DOVECOT, Dovecot
 from soffice_helpers import REQUIRE_SOFFICE, SOFFICE, soffice_convert  # noqa: F401 (re-exported)
 
 
 def pytest_collection_modifyitems(config, items):
-    """Tests marked `soffice` are skipped where LibreOffice is absent, unless CI requires it."""
-    # In CI (LEDGERBOOK_REQUIRE_SOFFICE=1) nothing is skipped: a missing soffice fails the tests.
-    if SOFFICE or REQUIRE_SOFFICE:
-        return
+    """Tests marked `soffice` / `browser` are skipped where LibreOffice / Chromium is absent,
+    unless CI requires them (LEDGERBOOK_REQUIRE_SOFFICE=1, LEDGERBOOK_REQUIRE_BROWSER=1): then
+    nothing is skipped and a missing program fails the tests."""
+    skip_soffice = not (SOFFICE or REQUIRE_SOFFICE)
+    skip_browser = not (REQUIRE_BROWSER or have_browser())
     for item in items:
-        if "soffice" in item.keywords:
+        if skip_soffice and "soffice" in item.keywords:
             item.add_marker(pytest.mark.skip(reason="LibreOffice (soffice) 未安装"))
+        if skip_browser and "browser" in item.keywords:
+            item.add_marker(pytest.mark.skip(reason="Chromium/chromedriver 或 selenium 未安装"))
 
 
 @pytest.fixture(scope="session")

@@ -76,6 +76,7 @@ def cli():
       ledgerbook fetch -o inbox/      从部门邮箱（IMAP）取回各单位的回复邮件
       ledgerbook collect inbox/       收集、检查、汇总，并生成退回修改件
       ledgerbook demo                 用内置示例完整演示一轮
+      ledgerbook serve DIR            台账工作台：在浏览器中完成以上工作
     """
 
 
@@ -196,6 +197,25 @@ def demo(directory, quiet):
     result = run_demo(directory)
     if not quiet:
         click.echo(console.demo_report(result))
+
+
+@cli.command()
+@click.argument("directory", default=".", type=click.Path())  # a file given is refused in Chinese by WorkDir
+@click.option("--port", type=click.IntRange(1, 65535), help="端口（默认 8765，被占用时自动另选）")
+@click.option("--no-browser", is_flag=True, help="不自动打开浏览器")
+def serve(directory, port, no_browser):
+    """台账工作台：在本机浏览器中上传、汇总、查看各单位情况、下载（数据不离开本机）。
+
+    \b
+    DIRECTORY 是工作文件夹：
+      campaign.toml   活动文件（可选，没有时用内置的2019年通知）
+      inbox/          收件箱：交回的文件（上传的文件也放在这里）
+      汇总表.xlsx      退回修改/   发件箱/   下发模板/   （汇总和下载时写出）
+    第一行显示带访问令牌的地址；只监听 127.0.0.1；按 Ctrl-C 停止。
+    """
+    from .serve import serve as run_server
+
+    run_server(directory, port=port, open_browser=not no_browser, echo=lambda line: click.echo(line))
 
 
 # --------------------------------------------------------------------------- mail
