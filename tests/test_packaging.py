@@ -35,6 +35,17 @@ def test_wheel_holds_the_form_and_the_default_campaign(wheel):
     assert not any(n.startswith("tests/") for n in names)
 
 
+def test_wheel_ships_the_workbench_templates_and_assets(wheel):
+    import ledgerbook.serve
+
+    names = set(zipfile.ZipFile(wheel).namelist())
+    package = Path(ledgerbook.serve.__file__).parent
+    shipped = [p.relative_to(package).as_posix() for folder in ("templates", "static")
+               for p in (package / folder).iterdir() if p.is_file()]
+    assert {"templates/base.html", "templates/overview.html", "static/app.css", "static/app.js"} <= set(shipped)
+    assert {f"ledgerbook/serve/{name}" for name in shipped} <= names
+
+
 def test_installed_wheel_finds_its_data_without_the_checkout(wheel, tmp_path):
     # Unpacked alone (no checkout on sys.path), the package must find its own data files.
     site = tmp_path / "site"

@@ -569,19 +569,6 @@ def test_an_unexpected_error_is_a_chinese_page_and_a_log(client, workdir, monkey
     client.bench.lock.release()
 
 
-def test_the_wheel_ships_the_templates_and_assets(tmp_path):
-    from hatchling.builders.wheel import WheelBuilder
-
-    root = Path(__file__).resolve().parents[1]
-    wheel = next(iter(WheelBuilder(str(root)).build(directory=str(tmp_path), versions=["standard"])))
-    names = set(zipfile.ZipFile(wheel).namelist())
-    package = Path(app_module.__file__).parent
-    shipped = [p.relative_to(package).as_posix() for folder in ("templates", "static")
-               for p in (package / folder).iterdir() if p.is_file()]
-    assert {"templates/base.html", "templates/overview.html", "static/app.css", "static/app.js"} <= set(shipped)
-    assert {f"ledgerbook/serve/{name}" for name in shipped} <= names
-
-
 def test_pages_use_no_outside_asset():
     package = Path(app_module.__file__).parent
     for path in [*(package / "templates").iterdir(), *(package / "static").iterdir()]:
