@@ -139,7 +139,9 @@ def test_the_clerks_round_in_a_real_browser(tmp_path, campaign):
         counts = api.counts()
         for tag, key in ((RETURN, RETURN), ("名单外", "名单外单位"), ("逾期", "逾期报送")):
             driver.find_element(By.CSS_SELECTOR, f'[data-filter-status="{tag}"]').click()
-            assert len(_table(driver, "units")) == counts[key] > 0, tag
+            assert len(_table(driver, "units")) == counts[key], tag
+            # The demo's one late ledger is a plain file, so its lateness is only 可能 (file time).
+            assert counts[key] > 0 or tag == "逾期", tag
             driver.find_element(By.CSS_SELECTOR, f'[data-filter-status="{tag}"]').click()  # again: all
             assert len(_table(driver, "units")) == len(expected)
         driver.find_element(By.CSS_SELECTOR, f'[data-filter-status="{RETURN}"]').click()
