@@ -648,3 +648,16 @@ def test_fetch_from_a_real_mailbox_then_collect(client, workdir, roster, dovecot
     assert _collect(client).status_code == 303
     rows = {r[1]: r[2] for r in table(client.get("/").text, "units")}
     assert rows[unit.name] != "未提交"
+
+
+def test_a_lateness_known_only_from_a_file_time_shows_as_possible(client, workdir, roster):
+    # A plain file received after the due date, with no e-mail and no save time of its own:
+    # its lateness rests on the file time alone, so the page says 可能, as 提交情况 does.
+    late = workdir / "inbox" / "整顿台账_乙.xlsx"
+    when = dt.datetime.combine(roster.ledger_due + dt.timedelta(days=3), dt.time(10)).timestamp()
+    os.utime(late, (when, when))
+    assert _collect(client).status_code == 303
+    unit = roster.units[1].name
+    row = next(r for r in table(_chinese_page(client.get("/"), 200), "units") if r[1].startswith(unit))
+    assert row[5] == "可能逾期"
+    assert "可能逾期报送" in _chinese_page(client.get(f"/unit/{unit}"), 200)

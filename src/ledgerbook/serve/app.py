@@ -30,6 +30,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from ..errors import LedgerbookError, OverwriteError
+from ..tables import LATE, MAYBE_LATE
 from ..workflow import RoundResult, run_round
 from .security import Guard, Keys
 from .uploads import Saved, UploadError, UploadLimits, receive_uploads
@@ -192,6 +193,8 @@ def _environment() -> jinja2.Environment:
     env.filters["cell"] = _cell
     env.filters["colour"] = _colour
     env.filters["q"] = lambda text: quote(str(text), safe="")
+    # 逾期 words come from tables, as the summary's: 是 on e-mail evidence, 可能 on a file time.
+    env.globals.update(LATE=LATE, MAYBE_LATE=MAYBE_LATE)
     return env
 
 
