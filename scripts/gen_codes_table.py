@@ -17,9 +17,9 @@ START, END = "<!-- codes:start -->", "<!-- codes:end -->"
 
 
 def table() -> str:
-    lines = ["| 代码 | 级别 | 何时 |", "|---|---|---|"]
+    lines = ["| 代码 | 问题类型 | 级别 | 何时 |", "|---|---|---|---|"]
     for code in CATALOGUE.values():
-        lines.append(f"| `{code.code}` | {code.level} | {code.when} |")
+        lines.append(f"| `{code.code}` | {code.name} | {code.level} | {code.when} |")
     return "\n".join(lines)
 
 

@@ -136,13 +136,16 @@ def test_changes_sheet_and_overview_line(rounds, tmp_path, campaign):
     wb = load_workbook(write_summary(after, tmp_path / "第二轮.xlsx", since=changes))
     assert wb.sheetnames[:4] == ["总览", "提交情况", "变化", "汇总台账"]
     ws = wb["变化"]
-    assert header(ws) == CHANGE_COLUMNS == [c.header for c in SUMMARY_CHANGE_COLUMNS]
-    lines = list(ws.iter_rows(min_row=2, values_only=True))
+    # 问题类型 first (the Chinese name of a finding's code), then the table compare() returns.
+    assert header(ws) == ["问题类型", *CHANGE_COLUMNS] == [c.header for c in SUMMARY_CHANGE_COLUMNS]
+    lines = [r[1:] for r in ws.iter_rows(min_row=2, values_only=True)]
+    kinds = [r[0] for r in ws.iter_rows(min_row=2, values_only=True)]
+    assert kinds[:5] == [None] * 5 and all(k and "." not in k for k in kinds[5:]), kinds
     assert [(r[0], r[1]) for r in lines] == [("单位状态", "状态改变"), ("台账行", "修改"), ("台账行", "新增"),
                                              ("台账行", "删除"), ("整顿进展", "进展变化"), ("校验结果", "新增"),
                                              ("校验结果", "已解决")]
     assert lines[0][6:8] == ("需退回修改", "已通过")
-    assert ws.freeze_panes == "A2" and ws.auto_filter.ref == "A1:K8"
+    assert ws.freeze_panes == "A2" and ws.auto_filter.ref == "A1:L8"
     overview = [c.value for row in wb["总览"].iter_rows() for c in row if isinstance(c.value, str)]
     assert any(v.startswith("与上次汇总（“第一轮.xlsx”）相比：1 个单位状态改变") for v in overview)
 

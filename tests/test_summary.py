@@ -171,9 +171,13 @@ def test_table_headers_follow_the_column_specs(sample, tmp_path):
     expected = {"提交情况": SUBMISSION_COLS, "汇总台账": ROW_COLS, "校验结果": FINDING_COLS,
                 "联络员名册": LIAISON_COLS, "文件清单": FILE_COLS}
     for sheet, cols in expected.items():
-        # Without --as-of the as-of-only columns (逾期措施数, 逾期) are left out.
-        assert header(wb[sheet]) == [c.header for c in cols if not c.as_of_only], sheet
-    assert header(wb["校验结果"])[:8] == FINDING_COLUMNS[:8]
+        # Without --as-of the as-of-only columns (逾期措施数, 逾期) are left out; the columns
+        # for the screen only (hashes, links, cell references) come last.
+        shown = [c for c in cols if not c.as_of_only]
+        assert header(wb[sheet]) == [c.header for c in shown if not c.screen] + [c.header for c in shown if c.screen]
+    # 校验结果 names the kind of problem in Chinese first and keeps every column of the findings.
+    assert header(wb["校验结果"])[0] == "问题类型"
+    assert set(FINDING_COLUMNS[:8]) <= set(header(wb["校验结果"]))
 
 
 def test_as_of_adds_overdue_columns(campaign, tmp_path):
@@ -226,13 +230,14 @@ def test_table_sheets_freeze_filter_and_print(sample, tmp_path):
         ws = wb[name]
         assert ws.freeze_panes in ("A2", "B2"), name
         assert ws.auto_filter.ref and ws.auto_filter.ref.startswith("A1:"), name
+        # Never shrunk to fit: an explicit scale keeps 10 pt text at 9 pt or more, on A4 or A3.
         assert ws.page_setup.orientation == "landscape", name
-        assert ws.page_setup.paperSize == 9, name
-        # fitToWidth="1" is the OOXML default, so xlsxwriter leaves it out.
-        assert ws.page_setup.fitToWidth in (None, 1) and ws.page_setup.fitToHeight == 0, name
-        assert ws.sheet_properties.pageSetUpPr.fitToPage, name
+        assert ws.page_setup.paperSize in (8, 9), name
+        assert not ws.sheet_properties.pageSetUpPr or not ws.sheet_properties.pageSetUpPr.fitToPage, name
+        assert (ws.page_setup.scale or 100) >= 90, name
         assert ws.print_title_rows == "$1:$1", name
         assert "&P" in ws.oddFooter.center.text, name
+        assert "湖南科技大学" in ws.oddHeader.left.text and "&A" in ws.oddHeader.right.text, name
         assert ws.page_margins.left <= 0.3, name
         assert ws["A1"].font.b and ws["A1"].fill.fgColor.rgb not in (None, "00000000"), name
     ws = wb["汇总台账"]
@@ -242,6 +247,10 @@ def test_table_sheets_freeze_filter_and_print(sample, tmp_path):
     assert width_of(ws, index) >= 35
     assert ws.cell(row=2, column=index).alignment.wrap_text
     assert width_of(ws, header(ws).index("来源单元格") + 1) <= 10
+    # The printed columns are the form's; where a row came from is for the screen.
+    assert ws.print_area == f"'汇总台账'!$A$1:${ws.cell(row=1, column=header(ws).index('备注') + 1).column_letter}$5"
+    files = wb["文件清单"]
+    assert "SHA-256" in header(files)[7:] and files.print_area.endswith(f"${files.cell(row=1, column=7).column_letter}$4")
 
 
 def test_wrapped_rows_get_a_height_to_show_their_text(campaign, tmp_path):
@@ -258,7 +267,8 @@ def test_wrapped_rows_get_a_height_to_show_their_text(campaign, tmp_path):
 def test_status_and_level_cells_are_coloured(sample, tmp_path, campaign):
     wb = load_workbook(write_summary(sample, tmp_path / "s.xlsx"))
     ws = wb["校验结果"]
-    levels = {ws.cell(row=r, column=1).value: ws.cell(row=r, column=1).fill.fgColor.rgb for r in range(2, 5)}
+    col = header(ws).index("级别") + 1
+    levels = {ws.cell(row=r, column=col).value: ws.cell(row=r, column=col).fill.fgColor.rgb for r in range(2, 5)}
     assert levels == {"错误": RED, "警告": AMBER}
     ws = wb["提交情况"]
     col = header(ws).index("状态") + 1
@@ -290,7 +300,8 @@ def test_links_past_excels_limit_become_row_numbers(sample, tmp_path, monkeypatc
     ws = load_workbook(write_summary(make_collection(campaign, rows, findings), tmp_path / "s.xlsx"))["校验结果"]
     links = column(ws, "定位")
     assert links == ["查看台账行", "台账第3行"]
-    assert ws.cell(row=2, column=9).hyperlink and not ws.cell(row=3, column=9).hyperlink
+    link_col = header(ws).index("定位") + 1
+    assert ws.cell(row=2, column=link_col).hyperlink and not ws.cell(row=3, column=link_col).hyperlink
 
 
 def test_finding_links_match_file_and_row():
@@ -498,7 +509,8 @@ def test_collect_then_summary_end_to_end(campaign, tmp_path):
     assert len(column(ws, "单位")) == len(collection.rows) == 3
     assert '=HYPERLINK("http://x","y")' in column(ws, "具体问题")
     assert len(column(wb["校验结果"], "代码")) == len(collection.findings)
-    links = [c for c in wb["校验结果"]["I"] if c.hyperlink]
+    link_col = header(wb["校验结果"]).index("定位") + 1
+    links = [c for c in wb["校验结果"].iter_cols(min_col=link_col, max_col=link_col).__next__() if c.hyperlink]
     assert links and all(c.hyperlink.location.startswith("'汇总台账'!A") for c in links)
     for ws in wb.worksheets:
         assert all(c.data_type != "f" for c in cells(ws))

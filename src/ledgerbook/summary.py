@@ -41,10 +41,11 @@ from xlsxwriter.exceptions import XlsxWriterException
 from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
+from . import paper
 from .changes import CHANGE_COLUMNS as _CHANGE_TABLE, Changes
 from .collect import Collection
 from .excel import EXCEL_CELL_LIMIT, cell_a1, estimated_lines, is_blank, row_height, strip_excel_rejects
-from .findings import CATALOGUE, ERROR, INFO, WARNING, FINDING_COLUMNS as _FINDING_TABLE
+from .findings import ERROR, INFO, WARNING, FINDING_COLUMNS as _FINDING_TABLE, code_name
 from .outputs import atomic_save, check_target, refuse_inside_inbox
 from .snapshot import FORMAT_VERSION, SNAPSHOT_SHEET, snapshot_lines
 from .tables import (
@@ -83,19 +84,22 @@ STATUS_COLOURS = {
 YES_AMBER = {"是": "amber"}
 
 # Base look of each column kind (how values are written is in _Book.writer).
+# Every text wraps: a text wider than its column would be cut off at the next filled cell,
+# on paper as on screen; rows get the height their wrapped text needs (_fit_row).
 _KIND_FORMATS: dict[str, dict] = {
-    "text": {},
+    "text": {"text_wrap": True},
     "long": {"text_wrap": True},
-    "code": {},
-    "center": {"align": "center"},
+    "code": {"text_wrap": True},
+    "center": {"align": "center", "text_wrap": True},
     "int": {"num_format": "0", "align": "center"},
     "size": {"num_format": "#,##0", "align": "right"},
     "date": {"num_format": "yyyy-mm-dd", "align": "center"},
     "datetime": {"num_format": "yyyy-mm-dd hh:mm", "align": "center"},
-    "flag": {"align": "center"},
-    "status": {"align": "center"},
+    "flag": {"align": "center", "text_wrap": True},
+    "status": {"align": "center", "text_wrap": True},
     "link": {"font_color": "#0563C1", "underline": 1, "align": "center"},
 }
+_UNWRAPPED_KINDS = frozenset({"int", "size", "date", "datetime", "link"})
 
 
 @dataclass(frozen=True)
@@ -110,6 +114,8 @@ class Col:
         field: the DataFrame column when it differs from the header.
         colours: value -> palette name, overriding STATUS_COLOURS for this column.
         as_of_only: shown only when the collection has an as-of date.
+        screen: for the screen only (hashes, cell references, links, raw values): such
+            columns come after the printed ones, outside the print area.
     """
 
     header: str
@@ -118,56 +124,62 @@ class Col:
     field: str | None = None
     colours: Mapping[str, str] | None = None
     as_of_only: bool = False
+    screen: bool = False
 
     @property
     def source(self) -> str:
         return self.field or self.header
 
 
-def _sheet(columns: Sequence[str], looks: Mapping[str, tuple]) -> tuple[Col, ...]:
+def _sheet(columns: Sequence[str], looks: Mapping[str, tuple], screen: Sequence[str] = ()) -> tuple[Col, ...]:
     """A table sheet's columns: the table's own columns, in its order (its one source), each
-    with its look here: (kind, width[, colours[, as_of_only]])."""
+    with its look here: (kind, width[, colours[, as_of_only]]); `screen` names the columns for
+    the screen only (written after the printed ones, outside the print area)."""
     def col(name: str, kind: str, width: float, colours: Mapping[str, str] | None = None,
             as_of_only: bool = False) -> Col:
-        return Col(name, kind, width, colours=colours, as_of_only=as_of_only)
+        return Col(name, kind, width, colours=colours, as_of_only=as_of_only, screen=name in screen)
 
     return tuple(col(name, *looks[name]) for name in columns)
 
 
+# Widths are chosen for paper as much as for the screen: the printed columns of each sheet fit
+# A4 landscape at 9 pt or more (汇总台账 and 变化: A3); see ledgerbook.paper. Long texts wrap.
 SUBMISSION_COLUMNS = _sheet(_SUBMISSION_TABLE, {
-    "单位": ("text", 24), "名单内": ("flag", 7, {"否": "amber"}), "状态": ("status", 11), "文件": ("long", 34),
-    "收到时间": ("datetime", 16.5), "首次收到": ("datetime", 16.5), "逾期": ("flag", 6, YES_AMBER),
-    "整顿对象数": ("int", 7), "问题条数": ("int", 7), "错误数": ("int", 7), "警告数": ("int", 7), "提示数": ("int", 7),
-    "逾期措施数": ("int", 7, None, True), "第一责任人": ("text", 11), "联络员": ("text", 10),
-    "联系电话": ("code", 14), "QQ号码": ("code", 12), "自评报告": ("long", 28, {"未收到": "amber"}),
-    "自评报告收到时间": ("datetime", 16.5),
-})
+    "单位": ("long", 17), "名单内": ("flag", 5, {"否": "amber"}), "状态": ("status", 10), "文件": ("long", 18),
+    "收到时间": ("datetime", 14), "首次收到": ("datetime", 15), "逾期": ("flag", 5, YES_AMBER),
+    "整顿对象数": ("int", 6), "问题条数": ("int", 6), "错误数": ("int", 6), "警告数": ("int", 6), "提示数": ("int", 6),
+    "逾期措施数": ("int", 6, None, True), "第一责任人": ("text", 8), "联络员": ("text", 8),
+    "联系电话": ("code", 12), "QQ号码": ("code", 12), "自评报告": ("long", 14, {"未收到": "amber"}),
+    "自评报告收到时间": ("datetime", 15),
+}, screen=("首次收到", "QQ号码", "自评报告收到时间"))
 ROW_COLUMNS = (
-    Col("单位", "text", 20), Col("序号", "center", 5), Col("整顿对象", "long", 20), Col("支部书记", "text", 10),
-    Col("联系党委委员", "text", 11), Col("问题序号", "int", 6), Col("重点问题", "long", 36),
-    Col("具体问题", "long", 40), Col("整顿措施", "long", 40), Col("责任人", "long", 11),
-    Col("完成时限", "date", 11), Col("完成时限原文", "long", 12), Col("整顿进展", "status", 9),
-    Col("备注", "long", 16), Col("逾期", "flag", 6, colours=YES_AMBER, as_of_only=True),
-    Col("来源文件", "long", 28), Col("工作表", "text", 9), Col("来源单元格", "center", 8), Col("行号", "int", 6),
+    Col("单位", "long", 16), Col("序号", "center", 5), Col("整顿对象", "long", 16), Col("支部书记", "long", 8),
+    Col("联系党委委员", "long", 8), Col("问题序号", "int", 5), Col("重点问题", "long", 24),
+    Col("具体问题", "long", 34), Col("整顿措施", "long", 35), Col("责任人", "long", 10),
+    Col("完成时限", "date", 11), Col("完成时限原文", "long", 11), Col("整顿进展", "status", 8),
+    Col("备注", "long", 13), Col("逾期", "flag", 5, colours=YES_AMBER, as_of_only=True),
+    Col("来源文件", "long", 28, screen=True), Col("工作表", "text", 9, screen=True),
+    Col("来源单元格", "center", 8, screen=True), Col("行号", "int", 6, screen=True),
 )
-# 校验结果: the findings table but its 行号 (data for the links), then 定位, the link to the row.
-FINDING_COLUMNS = _sheet([c for c in _FINDING_TABLE if c != "行号"], {
-    "级别": ("status", 6), "代码": ("code", 22), "单位": ("text", 20), "文件": ("long", 28), "工作表": ("text", 9),
-    "单元格": ("center", 8), "说明": ("long", 50), "原值": ("long", 24),
-}) + (Col("定位", "link", 11, field="_link"),)
+# 问题类型, the kind of problem in Chinese, comes first in 校验结果 and 变化 (the code stays, for
+# filtering). 校验结果: the findings table but its 行号 (data for the links), then 定位, the link.
+FINDING_COLUMNS = (Col("问题类型", "long", 14),) + _sheet([c for c in _FINDING_TABLE if c != "行号"], {
+    "级别": ("status", 5), "代码": ("code", 22), "单位": ("long", 18), "文件": ("long", 22), "工作表": ("text", 9),
+    "单元格": ("center", 7), "说明": ("long", 48), "原值": ("long", 18),
+}, screen=("代码", "工作表")) + (Col("定位", "link", 11, field="_link", screen=True),)
 LIAISON_COLUMNS = _sheet(_LIAISON_TABLE, {
-    "单位": ("text", 26), "状态": ("status", 11), "第一责任人": ("text", 12), "联络员": ("text", 12),
-    "联系电话": ("code", 16), "QQ号码": ("code", 14), "邮箱": ("code", 28),
+    "单位": ("long", 22), "状态": ("status", 10), "第一责任人": ("text", 10), "联络员": ("text", 10),
+    "联系电话": ("code", 14), "QQ号码": ("code", 12), "邮箱": ("code", 26),
 })
 FILE_COLUMNS = _sheet(_FILE_TABLE, {
-    "文件": ("long", 44), "大小": ("size", 10), "SHA-256": ("code", 18), "收到时间": ("datetime", 16.5),
-    "时间依据": ("text", 12), "单位": ("text", 20), "处理结果": ("status", 9), "说明": ("long", 40), "格式": ("center", 6),
+    "文件": ("long", 34), "大小": ("size", 11), "SHA-256": ("code", 10), "收到时间": ("datetime", 15),
+    "时间依据": ("text", 10), "单位": ("long", 18), "处理结果": ("status", 9), "说明": ("long", 40), "格式": ("center", 6),
     "发件人": ("code", 24),
-})
-CHANGE_COLUMNS = _sheet(_CHANGE_TABLE, {
-    "类别": ("text", 9), "变化": ("center", 8), "单位": ("text", 20), "整顿对象": ("long", 18),
-    "重点问题": ("long", 14), "项目": ("code", 14), "原值": ("long", 40), "新值": ("long", 40),
-    "级别": ("status", 6), "单元格": ("center", 8), "说明": ("long", 40),
+}, screen=("SHA-256", "发件人"))
+CHANGE_COLUMNS = (Col("问题类型", "long", 12),) + _sheet(_CHANGE_TABLE, {
+    "类别": ("text", 8), "变化": ("center", 7), "单位": ("long", 16), "整顿对象": ("long", 14),
+    "重点问题": ("long", 12), "项目": ("long", 12), "原值": ("long", 26), "新值": ("long", 26),
+    "级别": ("status", 5), "单元格": ("center", 7), "说明": ("long", 34),
 })
 OVERFLOW_COLUMNS = (Col("工作表", "text", 10), Col("单元格", "center", 8), Col("字数", "int", 8))
 
@@ -247,8 +259,9 @@ def _forget_written_rows(ws: Worksheet, row: int) -> None:
 class _Book:
     """The xlsxwriter workbook with its cached formats and the texts too long for a cell."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, title: str = ""):
         self.wb = xlsxwriter.Workbook(str(path), WORKBOOK_OPTIONS)
+        self.title = title  # printed in every page's header
         self._formats: dict[tuple, Format] = {}
         self.overflow: list[tuple[str, str, str]] = []  # (sheet, cell, whole text)
 
@@ -341,19 +354,35 @@ class _Book:
 # --------------------------------------------------------------------------- table sheets
 
 
-def _page_setup(ws: Worksheet, repeat_header: bool = True) -> None:
-    """A4 landscape, one page wide, narrow margins, header row on every page, page numbers."""
-    ws.set_paper(9)
-    ws.set_landscape()
-    ws.fit_to_pages(1, 0)
-    ws.set_margins(left=0.25, right=0.25, top=0.5, bottom=0.5)
-    if repeat_header:
-        ws.repeat_rows(0)
-    ws.set_footer("&L&A&C第 &P 页，共 &N 页", {"margin": 0.2})
+# Table sheets are written in 10 pt: printed at 90 % or more, text stays at 9 pt or more.
+TABLE_FONT_PT = 10
+
+
+def _page_setup(book: _Book, ws: Worksheet, widths: list[float], *, last_row: int | None = None,
+                repeat_header: bool = True) -> paper.PageSetup:
+    """Paper, orientation and scale for the printed columns (`widths`, from column A), the
+    campaign title and sheet name in the header, page numbers in the footer.
+
+    Args:
+        last_row: the last row to print (0-based); None prints the whole sheet. Columns past
+            `widths` (screen only) are outside the print area.
+    """
+    setup = paper.choose(widths, TABLE_FONT_PT)
+    area = (0, 0, last_row, len(widths) - 1) if last_row is not None else None
+    paper.apply_xlsxwriter(ws, setup, title=book.title, repeat_rows=(0, 0) if repeat_header else None,
+                           repeat_columns=0, print_area=area)
+    return setup
 
 
 def _columns_for(cols: tuple[Col, ...], as_of: dt.date | None) -> list[Col]:
-    return [c for c in cols if as_of is not None or not c.as_of_only]
+    """The sheet's columns: the printed ones first, then those for the screen only."""
+    shown = [c for c in cols if as_of is not None or not c.as_of_only]
+    return [c for c in shown if not c.screen] + [c for c in shown if c.screen]
+
+
+def _header_height(cols: list[Col]) -> float:
+    """A header row tall enough for its wrapped headers (at least two lines)."""
+    return max(2, *(estimated_lines(col.header, col.width) for col in cols)) * _LINE_PT + 4
 
 
 def _write_table(book: _Book, ws: Worksheet, cols: list[Col], frame: pd.DataFrame, freeze_cols: int = 0,
@@ -372,12 +401,12 @@ def _write_table(book: _Book, ws: Worksheet, cols: list[Col], frame: pd.DataFram
         The last row written (0-based; 0 when the table is empty).
     """
     header = book.header_fmt()
-    ws.set_row(0, 30)
+    ws.set_row(0, _header_height(cols))
     for c, col in enumerate(cols):
         ws.set_column(c, c, col.width)
         ws.write_string(0, c, col.header, header)
     writers = [book.writer(col) for col in cols]
-    wrapped = [(c, col.width) for c, col in enumerate(cols) if col.kind == "long"]
+    wrapped = [(c, col.width) for c, col in enumerate(cols) if col.kind not in _UNWRAPPED_KINDS]
     rows = _iter_rows(frame, [col.source for col in cols if col.kind != "link"])
     if links is not None:
         rows = (row + (target,) for row, target in zip(rows, links))
@@ -389,7 +418,7 @@ def _write_table(book: _Book, ws: Worksheet, cols: list[Col], frame: pd.DataFram
         last = r
     ws.freeze_panes(1, freeze_cols)
     ws.autofilter(0, 0, last, len(cols) - 1)
-    _page_setup(ws)
+    _page_setup(book, ws, [col.width for col in cols if not col.screen], last_row=last)
     return last
 
 
@@ -419,17 +448,21 @@ def _write_rows(book: _Book, collection: Collection) -> None:
 
 def _write_liaisons(book: _Book, collection: Collection) -> None:
     ws = book.wb.add_worksheet(LIAISONS)
-    _write_table(book, ws, list(LIAISON_COLUMNS), collection.liaisons, freeze_cols=1)
+    _write_table(book, ws, _columns_for(LIAISON_COLUMNS, None), collection.liaisons, freeze_cols=1)
 
 
 def _write_files(book: _Book, collection: Collection) -> None:
     ws = book.wb.add_worksheet(FILES)
-    _write_table(book, ws, list(FILE_COLUMNS), collection.files)
+    _write_table(book, ws, _columns_for(FILE_COLUMNS, None), collection.files)
 
 
 def _write_changes(book: _Book, changes: Changes) -> None:
     ws = book.wb.add_worksheet(CHANGES)
-    _write_table(book, ws, list(CHANGE_COLUMNS), changes.table(), freeze_cols=0)
+    table = changes.table()
+    # 问题类型 names a finding's code in Chinese; the code itself stays in 项目.
+    is_finding = table["类别"] == "校验结果"
+    table.insert(0, "问题类型", table["项目"].where(is_finding, "").map(lambda code: code_name(code) if code else ""))
+    _write_table(book, ws, _columns_for(CHANGE_COLUMNS, None), table, freeze_cols=0)
 
 
 def finding_links(findings: pd.DataFrame, rows: pd.DataFrame) -> list[int | None]:
@@ -456,7 +489,8 @@ def finding_links(findings: pd.DataFrame, rows: pd.DataFrame) -> list[int | None
 def _write_findings(book: _Book, collection: Collection) -> None:
     ws = book.wb.add_worksheet(FINDINGS)
     links = finding_links(collection.findings, collection.rows)
-    _write_table(book, ws, list(FINDING_COLUMNS), collection.findings, links=links)
+    findings = collection.findings.assign(问题类型=collection.findings["代码"].map(code_name))
+    _write_table(book, ws, _columns_for(FINDING_COLUMNS, None), findings, links=links)
 
 
 def _write_by_problem(book: _Book, collection: Collection) -> None:
@@ -468,10 +502,10 @@ def _write_by_problem(book: _Book, collection: Collection) -> None:
     full = dict(zip(form.problem_short, form.problems))
     ncols = len(names) + 2
     header = book.header_fmt()
+    widths = [24] + [11] * len(names) + [8]
     ws.set_row(0, 45)
-    ws.set_column(0, 0, 26)
-    ws.set_column(1, len(names), 11)
-    ws.set_column(len(names) + 1, len(names) + 1, 8)
+    for c, width in enumerate(widths):
+        ws.set_column(c, c, width)
     ws.write_string(0, 0, "单位", header)
     for c, name in enumerate(names, 1):
         if name in full:
@@ -482,9 +516,10 @@ def _write_by_problem(book: _Book, collection: Collection) -> None:
             ws.write_string(0, c, name, header)
     ws.write_string(0, ncols - 1, "合计", header)
 
-    unit_fmt, num, zero, bold_num = book.fmt("text"), book.fmt("int"), book.fmt("int", "grey"), book.fmt("int", bold=True)
+    unit_fmt, num, zero, bold_num = book.fmt("long"), book.fmt("int"), book.fmt("int", "grey"), book.fmt("int", bold=True)
     r = 0
     for r, (unit, counts) in enumerate(zip(table.index.tolist(), table[names + ["合计"]].values.tolist()), start=1):
+        _fit_row(ws, r, (unit,), [(0, widths[0])])
         book.text(ws, r, 0, unit, unit_fmt)
         for c, n in enumerate(counts[:-1], 1):
             ws.write_number(r, c, n, num if n else zero)
@@ -502,7 +537,7 @@ def _write_by_problem(book: _Book, collection: Collection) -> None:
 
     # The full text of each problem under the table, so a printout explains its headers.
     note_fmt = book.fmt("long", font_color="#595959")
-    width = 26 + 11 * len(names) + 8
+    width = sum(widths)
     row = total + 2
     for i, name in enumerate(names, 1):
         text = (f"{i}. {name}：{full[name]}" if name in full
@@ -513,7 +548,7 @@ def _write_by_problem(book: _Book, collection: Collection) -> None:
         row += 1
     ws.freeze_panes(1, 1)
     ws.autofilter(0, 0, last_data, ncols - 1)
-    _page_setup(ws)
+    _page_setup(book, ws, widths)
 
 
 def _write_overflow(book: _Book) -> None:
@@ -535,7 +570,9 @@ def _write_overflow(book: _Book) -> None:
             ws.write_string(r, c, part, text_fmt)  # already cleaned and at most one cell long
     ws.freeze_panes(1, 0)
     ws.autofilter(0, 0, len(book.overflow), len(cols) - 1)
-    _page_setup(ws)
+    # Printed: where each long text belongs and its length; the pieces (up to 32,767
+    # characters a cell, more than a page holds) are for the screen.
+    _page_setup(book, ws, [col.width for col in OVERFLOW_COLUMNS], last_row=len(book.overflow))
 
 
 def _write_snapshot(book: _Book, collection: Collection, generated_at: dt.datetime | None) -> None:
@@ -563,8 +600,26 @@ class _Overview:
         self.ws = book.wb.add_worksheet(OVERVIEW)
         self.row = 0
         self.breaks: list[int] = []
+        self.heights: dict[int, float] = {}  # rows given a height; the others are 15 pt
+        setup = paper.choose(_OVERVIEW_WIDTHS, TABLE_FONT_PT)
+        self.page_height = setup.printable_height_pt * 100 / setup.scale
         for i, width in enumerate(_OVERVIEW_WIDTHS):
             self.ws.set_column(i, i, width)
+
+    def _set_height(self, height: float) -> None:
+        self.ws.set_row(self.row, height)
+        self.heights[self.row] = height
+
+    def _room_left(self) -> float:
+        """Points left on the printed page the cursor is on."""
+        start = max([b for b in self.breaks if b <= self.row], default=0)
+        used = 0.0
+        for r in range(start, self.row):
+            h = self.heights.get(r, 15.0)
+            if used + h > self.page_height:  # the printer breaks the page here by itself
+                used = 0.0
+            used += h
+        return self.page_height - used
 
     # -- building blocks
 
@@ -572,7 +627,7 @@ class _Overview:
                 height: float | None = None) -> None:
         """One line of text across columns first..last (a single-row merge)."""
         if height:
-            self.ws.set_row(self.row, height)
+            self._set_height(height)
         self.ws.merge_range(self.row, first, self.row, last, "", fmt)
         self.book.text(self.ws, self.row, first, text, fmt)
 
@@ -599,7 +654,7 @@ class _Overview:
         book, ws = self.book, self.ws
         head = book.fmt("header", None, bold=True, bg_color="#DDEBF7", font_color="#1F4E78", border=1,
                         border_color="#9BC2E6", align="center", valign="vcenter", text_wrap=True)
-        ws.set_row(self.row, 20)
+        self._set_height(20)
         for i, h in enumerate(headers):
             ws.write_string(self.row, first_col + i, h, head)
         self.row += 1
@@ -607,9 +662,9 @@ class _Overview:
         for values in rows:
             height = 16.0
             for i, (value, kind) in enumerate(zip(values, kinds)):
-                if kind == "long" and isinstance(value, str):
+                if kind not in _UNWRAPPED_KINDS and isinstance(value, str):
                     height = max(height, row_height(value, _OVERVIEW_WIDTHS[first_col + i], 14))
-            ws.set_row(self.row, height)
+            self._set_height(height)
             for i, (value, kind) in enumerate(zip(values, kinds)):
                 colour = STATUS_COLOURS.get(value) if colour_col == i and isinstance(value, str) else None
                 extra = {"align": "center"} if kind == "int" else {}
@@ -635,7 +690,7 @@ class _Overview:
             self.overdue()
         self.ws.hide_gridlines(2)
         self.ws.set_h_pagebreaks(self.breaks)
-        _page_setup(self.ws, repeat_header=False)
+        _page_setup(self.book, self.ws, list(_OVERVIEW_WIDTHS), repeat_header=False)
         self.ws.activate()
 
     def title(self) -> None:
@@ -665,7 +720,7 @@ class _Overview:
         label = self.book.fmt("text", bold=True, font_color="#404040")
         value = self.book.fmt("long")
         for name, text in facts:
-            self.ws.set_row(self.row, row_height(text, self._span_width(2), 15))
+            self._set_height(row_height(text, self._span_width(2), 15))
             self.ws.write_string(self.row, 1, name, label)
             self.ws.merge_range(self.row, 2, self.row, _OVERVIEW_LAST_COL, "", value)
             self.book.text(self.ws, self.row, 2, text, value)
@@ -686,9 +741,9 @@ class _Overview:
         label = book.fmt("text", font_size=11, bold=True, valign="vcenter", border=1, border_color="#D9D9D9")
         first = self.row
         for name, n, colour in self._count_rows():
-            ws.set_row(self.row, 24)
+            self._set_height(21)
             ws.write_string(self.row, 1, name, label)
-            ws.write_number(self.row, 2, n, book.fmt("int", colour, font_size=16, bold=True, valign="vcenter",
+            ws.write_number(self.row, 2, n, book.fmt("int", colour, font_size=14, bold=True, valign="vcenter",
                                                      align="center", border=1, border_color="#D9D9D9"))
             self.row += 1
         self._status_chart(first)
@@ -735,7 +790,7 @@ class _Overview:
             name = r.单位 if r.名单内 == "是" else f"{r.单位}（名单外）"
             rows.append([i, name, int(r.错误数), top.get(r.单位, ""), int(r.警告数), contact])
         self.table(["序号", "单位", "错误数", "主要错误", "警告数", "联络员 电话"], rows,
-                   ["center", "text", "int", "long", "int", "long"])
+                   ["center", "long", "int", "long", "int", "long"])
 
     def problems(self) -> None:
         form = self.c.campaign.form
@@ -776,13 +831,15 @@ class _Overview:
         chart.set_title({"name": "各重点问题的问题条数", "name_font": {"size": 12, "bold": True}})
         # In an xlsxwriter bar chart y_axis is the (vertical) category axis. Bar charts list
         # categories bottom-up: reverse it so problem 1 is on top, as in the table above.
-        chart.set_y_axis({"reverse": True, "num_font": {"size": 10}})
+        chart.set_y_axis({"reverse": True, "crossing": "max", "num_font": {"size": 10}})
         chart.set_x_axis({"name": "条数", "major_gridlines": {"visible": True, "line": {"color": "#E0E0E0"}},
-                          "num_font": {"size": 9}})
+                          "name_font": {"size": 10}, "num_font": {"size": 10}})
         chart.set_legend({"none": True})
-        height = 340
+        height = 300
         chart.set_size({"width": 860, "height": height})
         self.row += 1
+        if self._room_left() < height * 0.75 + 12:  # printed, a chart is never cut in two
+            self.breaks.append(self.row)
         self.ws.insert_chart(self.row, 0, chart, {"x_offset": 8, "y_offset": 4, "object_position": 3})
         # Leave the chart its own rows (default height, 20 px) so nothing is written under it.
         self.row += math.ceil((height + 8) / 20) + 1
@@ -800,7 +857,7 @@ class _Overview:
         for i, r in enumerate(shown.itertuples(index=False), 1):
             contact = " ".join(str(v) for v in (r.联络员, r.联系电话) if not is_blank(v))
             rows.append([i, r.单位, int(r.逾期措施数), contact])
-        self.table(["序号", "单位", "逾期措施", "联络员 电话"], rows, ["center", "text", "int", "long"])
+        self.table(["序号", "单位", "逾期措施", "联络员 电话"], rows, ["center", "long", "int", "long"])
         if len(late) > len(shown):
             self.note(f"另有 {len(late) - len(shown)} 个单位有逾期措施，见“{SUBMISSIONS}”的逾期措施数列。")
 
@@ -811,7 +868,7 @@ def _top_errors(findings: pd.DataFrame, most: int = 3) -> dict[str, str]:
     out: dict[str, str] = {}
     for unit, group in errors.groupby("单位", sort=False):
         counts = group["代码"].value_counts()
-        parts = [f"{CATALOGUE[code].when if code in CATALOGUE else code}（{n}）" for code, n in counts.head(most).items()]
+        parts = [f"{code_name(code)}（{n}）" for code, n in counts.head(most).items()]
         more = f"等{len(counts)}类" if len(counts) > most else ""
         out[unit] = "；".join(parts) + more
     return out
@@ -864,7 +921,7 @@ def write_summary(collection: Collection, path: str | Path, *, generated_at: dt.
 
 def _write_workbook(collection: Collection, path: Path, generated_at: dt.datetime | None,
                     since: Changes | None) -> None:
-    book = _Book(path)
+    book = _Book(path, collection.campaign.full_title)
     campaign = collection.campaign
     book.wb.set_properties({
         "title": f"{campaign.full_title}汇总表", "subject": campaign.form.title, "author": campaign.department,
