@@ -141,7 +141,8 @@ def test_opinion_sheet_first_with_one_row_per_finding(deadlines, tmp_path, campa
     assert colour(ws.cell(header + 1, 2)) == RED and colour(ws.cell(header + 2, 2)) == AMBER
     assert ws.cell(header + 1, 3).hyperlink.location == "'整顿台账'!I8"
     assert ws.freeze_panes == f"A{header + 1}"
-    assert ws.print_title_rows == f"${header}:${header}" and ws.page_setup.fitToWidth == 1
+    assert ws.print_title_rows == f"${header}:${header}" and ws.page_setup.paperSize == 9
+    assert campaign.full_title in ws.oddHeader.left.text and "&P" in ws.oddFooter.center.text
     assert ws.column_dimensions["D"].width >= 40 and ws.cell(header + 1, 4).alignment.wrap_text
 
 

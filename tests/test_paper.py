@@ -41,5 +41,5 @@ def test_printed_text_is_never_smaller_than_9_pt(widths, font_pt):
 
 
 def test_header_and_footer_codes():
-    assert paper.header_text("A&B大学") == "&L&9A&&B大学&R&9&A"
+    assert paper.header_text("A&B大学") == "&L&10A&&B大学&R&10&A"
     assert "&P" in paper.footer_text() and "&N" in paper.footer_text()

@@ -56,6 +56,7 @@ from openpyxl.worksheet.protection import SheetProtection
 from openpyxl.worksheet.worksheet import Worksheet
 
 from .campaign import Campaign, Unit
+from . import paper
 from .excel import EXCEL_CELL_LIMIT, cell_a1, excel_serial, row_height, text_width
 from .findings import ERROR, INFO, LEVEL_ORDER, WARNING, Finding
 from .form import Layout, template_layout
@@ -103,6 +104,7 @@ _MAX_UNPACKED_BYTES = 50 * 1024 * 1024
 _MAX_NAME_CHARS = 60  # Han characters are 3 bytes in UTF-8: 60 of them and the prefix fit 255 bytes
 
 _FONT = "宋体"
+_LEDGER_FONT_PT = 11  # the template's text size: the scale of a copy's ledger sheet keeps it at 9 pt or more
 _THIN = Side(style="thin", color="808080")
 _BOX = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
 
@@ -292,6 +294,7 @@ def feedback_workbook(collection: Collection, unit: str, ledger: Ledger, *,
     document = collection.documents.get(ledger.file)
     received = document.when[0] if document is not None else None
     sheet = _write_opinion_sheet(copy, campaign, unit, ledger, marks, received, resubmit_by)
+    _setup_ledger_page(copy, campaign)
     _activate(copy.wb, sheet)
     return copy.wb
 
@@ -799,7 +802,7 @@ def _write_opinion_sheet(copy: _Copy, campaign: Campaign, unit: str, ledger: Led
         _write_banner(ws, row, width, kind, text)
     header_row = len(intro) + 2
     _write_table(ws, header_row, marks, copy.ws.title)
-    _setup_opinion_page(ws, header_row)
+    _setup_opinion_page(ws, header_row, campaign.full_title)
     if any(m.level == ERROR for m in marks):
         ws.sheet_properties.tabColor = "C00000"
     return ws
@@ -906,20 +909,35 @@ def _write_mark_row(ws: Worksheet, row: int, number: int, mark: _Mark, ledger_sh
                                         row_height(mark.value, _COLUMNS[4][1]))
 
 
-def _setup_opinion_page(ws: Worksheet, header_row: int) -> None:
+def _setup_opinion_page(ws: Worksheet, header_row: int, title: str) -> None:
     ws.freeze_panes = ws.cell(header_row + 1, 1).coordinate
     ws.sheet_view.showGridLines = False
-    ws.print_title_rows = f"{header_row}:{header_row}"
-    ws.page_setup.orientation = "landscape"
-    ws.page_setup.paperSize = ws.PAPERSIZE_A4
-    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
-    ws.print_options.horizontalCentered = True
-    ws.page_margins.left = ws.page_margins.right = 0.4
-    ws.page_margins.top = ws.page_margins.bottom = 0.6
-    ws.oddFooter.center.text = "第 &P 页，共 &N 页"
+    setup = paper.choose([chars for _, chars in _COLUMNS], min(font.size for font, _, _ in _BANNER.values()))
+    paper.apply_openpyxl(ws, setup, title=title, repeat_rows=(header_row, header_row), centre=True)
     ws.protection = SheetProtection(sheet=True, objects=True, scenarios=True, formatColumns=False,
                                     formatRows=False)
+
+
+def _setup_ledger_page(copy: _Copy, campaign: Campaign) -> None:
+    """The ledger sheet prints as the template does (A4, text at 9 pt or more), whatever
+    set-up the unit's file came with: fitted to one page wide, a retyped table prints tiny."""
+    ws, layout = copy.ws, copy.layout
+    last_col = max(layout.columns.values(), default=0) + 1
+    widths = [_column_width(ws, col) for col in range(1, last_col + 1)]
+    setup = paper.choose(widths, _LEDGER_FONT_PT)
+    last_row = max(ws.max_row, layout.last_row + 1)
+    area = f"A1:{openpyxl.utils.get_column_letter(last_col)}{last_row}"
+    header = layout.header_row + 1
+    paper.apply_openpyxl(ws, setup, title=campaign.full_title, repeat_rows=(header, header), print_area=area,
+                         centre=True)
+
+
+def _column_width(ws: Worksheet, col: int) -> float:
+    """A column's width in characters (openpyxl keeps ranges of equal columns as one entry)."""
+    for dim in ws.column_dimensions.values():
+        if dim.min and dim.max and dim.min <= col <= dim.max and dim.width:
+            return paper.characters_of_stored_width(float(dim.width))
+    return 8.43  # Excel's default width
 
 
 def _activate(wb: Workbook, first: Worksheet) -> None:

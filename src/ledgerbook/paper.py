@@ -9,7 +9,8 @@ with an explicit print scale: Excel, WPS and LibreOffice then print the same siz
 whatever their own fitting would do.
 
 * Printed text is at least :data:`MIN_TEXT_PT` (9 pt), header and footer text
-  :data:`HEADER_FOOTER_PT` (9 pt; 8 pt is the floor), not scaled with the sheet.
+  :data:`HEADER_FOOTER_PT` (10 pt, so that LibreOffice, which scales them with the sheet
+  anyway, still prints them at 8 pt or more).
 * A sheet that is too wide even for A3 landscape at that size prints several pages wide with
   its first column repeated, rather than smaller.
 
@@ -26,7 +27,7 @@ from typing import Sequence
 #: Smallest size of printed text, in points, after scaling.
 MIN_TEXT_PT = 9.0
 #: Size of header and footer text (not scaled with the sheet).
-HEADER_FOOTER_PT = 9
+HEADER_FOOTER_PT = 10
 
 # Inches, as Excel stores them. Narrow left/right margins leave room for the table; the header
 # and footer sit inside the top and bottom margins, with 0.4 in for their line: with less,
@@ -95,6 +96,15 @@ def column_points(width: float) -> float:
     excel = (int(width * 7 + 0.5) + 5) * 0.75
     libreoffice = width * 5.55 + 4.0
     return max(excel, libreoffice)
+
+
+def characters_of_stored_width(stored: float) -> float:
+    """The width in characters of a column as a file stores it (openpyxl's ``width``).
+
+    The file's width includes Excel's 5 px of padding (xlsxwriter's ``set_column(c, c, 5)``
+    is stored as 5.7109375); the widths here do not.
+    """
+    return max(0.0, stored - 5 / 7)
 
 
 def columns_width_pt(widths: Sequence[float]) -> float:

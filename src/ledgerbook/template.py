@@ -35,6 +35,7 @@ from xlsxwriter.exceptions import FileCreateError
 from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
+from . import paper
 from .campaign import Campaign, Unit
 from .excel import row_height
 from .errors import OutputError
@@ -48,11 +49,8 @@ from .text import cn_date
 
 __all__ = ["unit_template_name", "write_template", "write_unit_templates"]
 
-# The text column of the instructions sheet, in characters.
-_INSTRUCTIONS_WIDTH = 100
-
-# Narrow margins, inches: the wide table needs the width.
-_MARGINS = {"left": 0.25, "right": 0.25, "top": 0.6, "bottom": 0.6}
+# The text column of the instructions sheet, in characters: A4 portrait at full size.
+_INSTRUCTIONS_WIDTH = 92
 
 _XLSXWRITER_TYPES = {"list": "list", "date": "date", "textLength": "length", "custom": "custom", "any": "any"}
 _XLSXWRITER_CRITERIA = {
@@ -94,7 +92,7 @@ class _Styles:
         box = {"border": 1, "border_color": self.BORDER_COLOR}
         self.title = fmt(bold=True, font_name="黑体", font_size=18, align="center", valign="vcenter")
         self.attachment = fmt(bold=True, font_name="黑体", font_size=12, align="left", valign="vcenter")
-        self.subtitle = fmt(font_size=10, align="right", valign="vcenter")
+        self.subtitle = fmt(align="right", valign="vcenter")
         self.label = fmt(bold=True, bg_color=self.GREY, align="center", valign="vcenter", text_wrap=True, **box)
         self.value = fmt(locked=False, bg_color="#FFFFFF", valign="vcenter", text_wrap=True, **box)
         self.value_text = fmt(locked=False, bg_color="#FFFFFF", valign="vcenter", num_format="@", **box)
@@ -102,7 +100,7 @@ class _Styles:
                               num_format="yyyy-mm-dd", **box)
         # Filled in by the department and locked: grey so it does not look like an input.
         self.value_fixed = fmt(bold=True, bg_color="#F2F2F2", valign="vcenter", **box)
-        self.guidance = fmt(font_size=10, font_color="#7F4F00", bg_color=self.GUIDE_FILL, valign="vcenter",
+        self.guidance = fmt(font_color="#7F4F00", bg_color=self.GUIDE_FILL, valign="vcenter",
                             text_wrap=True, **box)
         self.header = fmt(bold=True, bg_color=self.HEADER_FILL, align="center", valign="vcenter",
                           text_wrap=True, **box)
@@ -252,15 +250,12 @@ def _write_table(ws: Worksheet, st: _Styles, form: Form, layout: Layout, fill: F
                 _write_value(ws, row, c, values.get(col.key), fmt, st.cell_date)
 
 
-def _setup_page(ws: Worksheet, layout: Layout, width: int) -> None:
-    ws.set_landscape()
-    ws.set_paper(9)  # A4
-    ws.fit_to_pages(1, 0)
-    ws.repeat_rows(layout.header_row)
-    ws.print_area(0, 0, layout.last_row, width - 1)
-    ws.set_margins(**_MARGINS)
-    ws.center_horizontally()
-    ws.set_footer("&C第 &P 页，共 &N 页")
+def _setup_page(ws: Worksheet, campaign: Campaign, layout: Layout) -> None:
+    """A4 landscape at a scale that keeps the form's 11 pt text at 9 pt or more (see paper)."""
+    form = campaign.form
+    setup = paper.choose([c.width for c in form.columns], _Styles.FONT["font_size"])
+    paper.apply_xlsxwriter(ws, setup, title=campaign.full_title, repeat_rows=(layout.header_row, layout.header_row),
+                           print_area=(0, 0, layout.last_row, len(form.columns) - 1), centre=True)
     ws.hide_gridlines(2)
 
 
@@ -280,7 +275,7 @@ def _write_ledger_sheet(ws: Worksheet, st: _Styles, campaign: Campaign, layout: 
     for spec in validation_specs(campaign, layout, unit):
         ws.data_validation(spec.sqref, _xlsxwriter_options(spec))
     ws.freeze_panes(layout.first_row, 0)
-    _setup_page(ws, layout, width)
+    _setup_page(ws, campaign, layout)
     if fill is None or not fill.unprotect:
         ws.protect(options=SHEET_PROTECTION)
     # Start where the unit begins typing: its name (master) or the first table cell.
@@ -376,10 +371,8 @@ def _write_instructions(ws: Worksheet, st: _Styles, campaign: Campaign, unit: Un
         if number:
             ws.write_string(row, 0, number, st.doc_number)
         ws.write_string(row, 1, text, styles[kind])
-    ws.set_portrait()
-    ws.set_paper(9)
-    ws.fit_to_pages(1, 0)
-    ws.set_margins(**_MARGINS)
+    setup = paper.choose([5, _INSTRUCTIONS_WIDTH], _Styles.FONT["font_size"], portrait=True)
+    paper.apply_xlsxwriter(ws, setup, title=campaign.full_title)
     ws.hide_gridlines(2)
     ws.protect(options={"format_columns": True, "format_rows": True})
 
