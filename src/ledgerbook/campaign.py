@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import shutil
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -319,6 +320,33 @@ def _imap_settings(section, path: Path) -> ImapSettings:
                         password_env=texts["password_env"] or "LEDGERBOOK_IMAP_PASSWORD")
 
 
+# tomllib's messages (English) -> what to look for, in the clerk's words.
+_TOML_ERRORS = (
+    (r"Invalid statement", "这一行不是“名称 = 值”的写法"),
+    (r"Expected '=' after a key", "名称后面缺少“=”"),
+    (r"Expected '\]\]?' at the end of", "节名缺少右方括号“]”"),
+    (r"Expected newline or end of document", "一行只能写一项：值的后面多了内容（文字要用英文双引号括起来）"),
+    (r"Invalid date or datetime", "日期不存在或写法不对，应写成 2019-09-13"),
+    (r"Invalid value", "值的写法不对：文字要用英文双引号 \" \" 括起来，日期写成 2019-09-13"),
+    (r"Illegal character '\\n'", "引号没有配对：文字要在同一行内用英文双引号括起来"),
+    (r"Unterminated string|Expected \"'''\"|Expected '\"\"\"'", "引号没有配对"),
+    (r"Cannot overwrite|Cannot declare|Duplicate|Cannot redefine|Cannot mutate", "同一项写了两次"),
+    (r"Unclosed array", "列表缺少右方括号“]”"),
+    (r"Unclosed inline table", "缺少右花括号“}”"),
+    (r"Unescaped|Invalid hex value|Escaped character", "反斜杠“\\”的写法不对：路径请写成 / 或用单引号括起来"),
+    (r"character", "有不允许的字符：名称只用英文字母，文字用英文双引号括起来"),
+)
+
+
+def toml_error_text(exc: tomllib.TOMLDecodeError) -> str:
+    """A TOML syntax error in Chinese: where it is and what to look for."""
+    message = str(exc)
+    where = re.search(r"at line (\d+), column (\d+)", message)
+    place = f"第 {where.group(1)} 行第 {where.group(2)} 列" if where else "文件末尾"
+    what = next((text for pattern, text in _TOML_ERRORS if re.search(pattern, message)), "写法不对")
+    return f"{place}：{what}"
+
+
 def load_campaign(path: str | Path | None = None) -> Campaign:
     """Load and check a campaign file; None gives the built-in default (the 2019 notice).
 
@@ -336,10 +364,12 @@ def load_campaign(path: str | Path | None = None) -> Campaign:
     try:
         with open(p, "rb") as fh:
             data = tomllib.load(fh)
+    except UnicodeDecodeError:
+        raise CampaignError(f"活动文件 {p} 不是 UTF-8 编码：请用记事本打开，“另存为”时编码选 UTF-8") from None
     except tomllib.TOMLDecodeError as exc:
-        raise CampaignError(f"活动文件 {p}：TOML 格式错误（{exc}）") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CampaignError(f"活动文件 {p} 无法读取：{exc}") from None
+        raise CampaignError(f"活动文件 {p} 格式有误：{toml_error_text(exc)}") from None
+    except OSError as exc:
+        raise CampaignError(f"活动文件 {p} 无法读取：{exc.strerror or exc}") from None
     campaign = parse_campaign(data, p)
     object.__setattr__(campaign, "source", source)
     return campaign

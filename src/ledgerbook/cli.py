@@ -14,24 +14,21 @@ from pathlib import Path
 
 import click
 
+from . import click_zh
+from .click_zh import DateType, PathType
 from .errors import LedgerbookError
 
-
-class DateType(click.ParamType):
-    name = "DATE"
-
-    def convert(self, value, param, ctx):
-        if isinstance(value, dt.date):
-            return value
-        try:
-            return dt.date.fromisoformat(str(value).strip())
-        except ValueError:
-            self.fail(f"“{value}”不是日期，请写成 YYYY-MM-DD，如 2019-10-31", param, ctx)
-
-
 DATE = DateType()
-CAMPAIGN_OPTION = click.option("-c", "--campaign", "campaign_path", type=click.Path(dir_okay=False),
-                               help="活动文件（campaign.toml）；不指定时用内置的2019年通知")
+FILE, DIRECTORY, PATH = PathType("file"), PathType("dir"), PathType("any")
+
+
+def option(*names, **kwargs):
+    """click.option with Chinese help extras ([必填])."""
+    return click.option(*names, cls=click_zh.Option, **kwargs)
+
+
+CAMPAIGN_OPTION = option("-c", "--campaign", "campaign_path", type=FILE,
+                         help="活动文件（campaign.toml）；不指定时用内置的2019年通知")
 
 
 def _campaign(path):
@@ -40,7 +37,7 @@ def _campaign(path):
     return load_campaign(path)
 
 
-class LedgerbookGroup(click.Group):
+class LedgerbookGroup(click_zh.Group):
     """Turns every error into one Chinese line on stderr and exit status 2 (no traceback),
     for the console script and for click's CliRunner alike."""
 
@@ -55,7 +52,7 @@ class LedgerbookGroup(click.Group):
             click.echo("已中止", err=True)
             sys.exit(1)
         except click.ClickException as exc:
-            click.echo(f"错误：{_translate(exc)}", err=True)
+            click.echo(f"错误：{click_zh.usage_error_text(exc)}", err=True)
             sys.exit(2)
         if isinstance(rv, int) and standalone_mode:
             sys.exit(rv)
@@ -64,8 +61,8 @@ class LedgerbookGroup(click.Group):
         return rv
 
 
-@click.group(cls=LedgerbookGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="ledgerbook")
+@click.group("ledgerbook", cls=LedgerbookGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="ledgerbook", message="%(prog)s %(version)s", help=click_zh.VERSION_TEXT)
 def cli():
     """ledgerbook：下发、收集、检查、汇总菜单式整顿台账。
 
@@ -81,10 +78,10 @@ def cli():
 
 
 @cli.command()
-@click.argument("directory", default=".", type=click.Path(file_okay=False))
-@click.option("--force", is_flag=True, help="覆盖已有的 campaign.toml")
+@click.argument("directory", default=".", type=DIRECTORY, metavar="[目录]")
+@option("--force", is_flag=True, help="覆盖已有的 campaign.toml")
 def init(directory, force):
-    """在 DIRECTORY 写出默认活动文件 campaign.toml 供编辑。"""
+    """在目录（默认当前目录）写出默认活动文件 campaign.toml 供编辑。"""
     from .campaign import write_default_campaign
 
     path = write_default_campaign(directory, force=force)
@@ -94,8 +91,8 @@ def init(directory, force):
 
 @cli.command()
 @CAMPAIGN_OPTION
-@click.option("-o", "--output", type=click.Path(), help="输出文件（--per-unit 时为目录）")
-@click.option("--per-unit", is_flag=True, help="为名单中每个单位各生成一份（填报单位已填好并锁定）")
+@option("-o", "--output", type=PATH, help="输出文件（--per-unit 时为目录）")
+@option("--per-unit", is_flag=True, help="为名单中每个单位各生成一份（填报单位已填好并锁定）")
 def template(campaign_path, output, per_unit):
     """生成锁定的台账模板（下拉选项、日期校验、填表说明）。"""
     from .template import write_template, write_unit_templates
@@ -110,23 +107,23 @@ def template(campaign_path, output, per_unit):
 
 
 @cli.command()
-@click.argument("inbox", type=click.Path())
+@click.argument("inbox", type=PATH, metavar="收件箱")
 @CAMPAIGN_OPTION
-@click.option("-o", "--output", type=click.Path(dir_okay=False), help="汇总表文件，默认 汇总表_<日期>.xlsx")
-@click.option("--as-of", type=DATE, help="按此日期判断措施是否逾期、自评报告是否缺交（YYYY-MM-DD）")
-@click.option("--feedback", "feedback_dir", type=click.Path(file_okay=False), help="为需退回修改的单位生成标注件的目录")
-@click.option("--feedback-all", is_flag=True, help="为每个已报送单位都生成标注件")
-@click.option("--since", "since_path", type=click.Path(dir_okay=False), help="与之前的汇总表比较，增加“变化”工作表")
-@click.option("--mail", "outbox", type=click.Path(file_okay=False),
+@option("-o", "--output", type=FILE, help="汇总表文件，默认 汇总表_<日期>.xlsx")
+@option("--as-of", type=DATE, help="按此日期判断措施是否逾期、自评报告是否缺交（YYYY-MM-DD）")
+@option("--feedback", "feedback_dir", type=DIRECTORY, help="为需退回修改的单位生成标注件的目录")
+@option("--feedback-all", is_flag=True, help="为每个已报送单位都生成标注件")
+@option("--since", "since_path", type=FILE, help="与之前的汇总表比较，增加“变化”工作表")
+@option("--mail", "outbox", type=DIRECTORY,
               help="同时写出邮件草稿：退回修改件发给需修改的单位，催报未提交的单位")
-@click.option("--force", is_flag=True,
+@option("--force", is_flag=True,
               help="挡路的文件（非 ledgerbook 写出或写出后被修改过）移入旁边的 旧版/ 文件夹，而不是停止")
-@click.option("--strict", is_flag=True, help="发现任何“错误”时退出码为1")
-@click.option("-q", "--quiet", is_flag=True, help="不显示进度和报告")
-@click.option("-v", "--verbose", is_flag=True, help="逐个文件显示处理结果")
+@option("--strict", is_flag=True, help="发现任何“错误”时退出码为1")
+@option("-q", "--quiet", is_flag=True, help="不显示进度和报告")
+@option("-v", "--verbose", is_flag=True, help="逐个文件显示处理结果")
 def collect(inbox, campaign_path, output, as_of, feedback_dir, feedback_all, since_path, outbox, force, strict,
             quiet, verbose):
-    """读取 INBOX 中收到的全部文件，检查并写出汇总表。
+    """读取收件箱（文件夹）中收到的全部文件，检查并写出汇总表。
 
     再次运行时只替换 ledgerbook 上次写出且之后未被修改的文件；已不需要的退回修改件和邮件草稿
     （如单位已通过）会被删除，使退回修改目录和发件箱始终与本次汇总表一致。
@@ -151,18 +148,18 @@ def collect(inbox, campaign_path, output, as_of, feedback_dir, feedback_all, sin
 
 @cli.command()
 @CAMPAIGN_OPTION
-@click.option("-o", "--output", "inbox", default="inbox", show_default=True, type=click.Path(file_okay=False),
+@option("-o", "--output", "inbox", default="inbox", show_default=True, type=DIRECTORY,
               help="收件箱文件夹：邮件存入其中的“邮件”文件夹，取件记录在它旁边")
-@click.option("--since", type=DATE, help="只取此日期起收到的邮件（默认：活动开始日期）")
-@click.option("--folder", help="邮箱中的文件夹（默认：活动文件 [imap] 的 folder，通常为收件箱 INBOX）")
-@click.option("--with-attachment", "only_attachments", is_flag=True, help="只取带附件的邮件")
-@click.option("--from-units", "only_units", is_flag=True, help="只取名单中单位邮箱发来的邮件")
-@click.option("--dry-run", is_flag=True, help="只列出将要取回的邮件，不写任何文件")
-@click.option("--insecure", is_flag=True, help="不验证服务器的 TLS 证书（只用于使用自签名证书的内部服务器）")
-@click.option("-q", "--quiet", is_flag=True, help="不显示进度和报告")
-@click.option("-v", "--verbose", is_flag=True, help="逐封列出按条件未取回的邮件")
+@option("--since", type=DATE, help="只取此日期起收到的邮件（默认：活动开始日期）")
+@option("--folder", help="邮箱中的文件夹（默认：活动文件 [imap] 的 folder，通常为收件箱 INBOX）")
+@option("--with-attachment", "only_attachments", is_flag=True, help="只取带附件的邮件")
+@option("--from-units", "only_units", is_flag=True, help="只取名单中单位邮箱发来的邮件")
+@option("--dry-run", is_flag=True, help="只列出将要取回的邮件，不写任何文件")
+@option("--insecure", is_flag=True, help="不验证服务器的 TLS 证书（只用于使用自签名证书的内部服务器）")
+@option("-q", "--quiet", is_flag=True, help="不显示进度和报告")
+@option("-v", "--verbose", is_flag=True, help="逐封列出按条件未取回的邮件")
 def fetch(campaign_path, inbox, since, folder, only_attachments, only_units, dry_run, insecure, quiet, verbose):
-    """从部门邮箱（活动文件 [imap] 节）取回各单位的回复邮件，存入 INBOX/邮件/。
+    """从部门邮箱（活动文件 [imap] 节）取回各单位的回复邮件，存入收件箱的“邮件”文件夹。
 
     只读取，不改变服务器上的任何邮件（不标记已读、不删除、不移动）。密码（授权码）取自
     [imap] password_env 指定的环境变量，未设置时在终端提示输入（不显示、不保存）。
@@ -187,10 +184,10 @@ def fetch(campaign_path, inbox, since, folder, only_attachments, only_units, dry
 
 
 @cli.command()
-@click.argument("directory", default="ledgerbook-demo", type=click.Path(file_okay=False))
-@click.option("-q", "--quiet", is_flag=True)
+@click.argument("directory", default="ledgerbook-demo", type=DIRECTORY, metavar="[目录]")
+@option("-q", "--quiet", is_flag=True, help="不显示演示报告")
 def demo(directory, quiet):
-    """用内置活动完整演示一轮：模板、收件箱、汇总表、退回修改件。"""
+    """用内置活动在目录（默认 ledgerbook-demo）中完整演示一轮：模板、收件箱、汇总表、退回修改件。"""
     from . import console
     from .demo import run_demo
 
@@ -232,11 +229,11 @@ def mail():
     """
 
 
-OUTBOX_OPTION = click.option("-o", "--outbox", required=True, type=click.Path(file_okay=False),
+OUTBOX_OPTION = option("-o", "--outbox", required=True, type=DIRECTORY,
                              help="写出邮件草稿（.eml）的目录")
-SEND_OPTION = click.option("--send", "send_now", is_flag=True,
+SEND_OPTION = option("--send", "send_now", is_flag=True,
                            help="经 SMTP 发送（服务器见活动文件 [mail] 节，密码取自环境变量）；已发送过的不再发送")
-DRY_RUN_OPTION = click.option("--dry-run", is_flag=True, help="只列出将要发送的邮件，不发送")
+DRY_RUN_OPTION = option("--dry-run", is_flag=True, help="只列出将要发送的邮件，不发送")
 
 
 def _mail_finish(plan, campaign, send_now: bool, dry_run: bool) -> None:
@@ -256,7 +253,7 @@ def _mail_finish(plan, campaign, send_now: bool, dry_run: bool) -> None:
 @mail.command("templates")
 @CAMPAIGN_OPTION
 @OUTBOX_OPTION
-@click.option("--templates", "templates_dir", type=click.Path(file_okay=False),
+@option("--templates", "templates_dir", type=DIRECTORY,
               help="单位专用模板所在目录：已有的直接附上，缺的在此生成（默认临时生成）")
 @SEND_OPTION
 @DRY_RUN_OPTION
@@ -271,17 +268,17 @@ def mail_templates(campaign_path, outbox, templates_dir, send_now, dry_run):
 
 
 @mail.command("feedback")
-@click.argument("inbox", type=click.Path())
+@click.argument("inbox", type=PATH, metavar="收件箱")
 @CAMPAIGN_OPTION
-@click.option("--as-of", type=DATE, help="按此日期检查（同 collect --as-of），催报邮件写“截至”此日")
+@option("--as-of", type=DATE, help="按此日期检查（同 collect --as-of），催报邮件写“截至”此日")
 @OUTBOX_OPTION
-@click.option("--feedback", "feedback_dir", type=click.Path(file_okay=False),
+@option("--feedback", "feedback_dir", type=DIRECTORY,
               help="同时把退回修改件保存到此目录（默认只放在邮件附件里）")
-@click.option("--force", is_flag=True, help="挡路的文件移入旁边的 旧版/ 文件夹，而不是停止")
+@option("--force", is_flag=True, help="挡路的文件移入旁边的 旧版/ 文件夹，而不是停止")
 @SEND_OPTION
 @DRY_RUN_OPTION
 def mail_feedback(inbox, campaign_path, as_of, outbox, feedback_dir, force, send_now, dry_run):
-    """收集 INBOX 后：给需退回修改的单位发标注件和问题清单，给未提交的单位发催报。"""
+    """收集收件箱后：给需退回修改的单位发标注件和问题清单，给未提交的单位发催报。"""
     from .errors import InboxError
     from .workflow import run_round
 
@@ -293,21 +290,6 @@ def mail_feedback(inbox, campaign_path, as_of, outbox, feedback_dir, force, send
     result = run_round(inbox, campaign, summary=None, as_of=as_of, feedback_dir=feedback_dir, outbox=outbox,
                        force=force)
     _mail_finish(result.plan, campaign, send_now, dry_run)
-
-
-def _translate(exc: click.ClickException) -> str:
-    """click's own usage errors, in one Chinese line."""
-    if isinstance(exc, click.MissingParameter):
-        name = exc.param.human_readable_name if exc.param else ""
-        return f"缺少参数 {name}（用 --help 查看用法）"
-    if isinstance(exc, click.NoSuchOption):
-        return f"没有选项 {exc.option_name}（用 --help 查看用法）"
-    if isinstance(exc, click.BadParameter):
-        name = exc.param.opts[0] if exc.param is not None and exc.param.opts else ""
-        return f"参数 {name} 无效：{exc.message}"
-    if isinstance(exc, click.UsageError):
-        return f"用法错误：{exc.message}（用 --help 查看用法）"
-    return exc.format_message()
 
 
 def main(argv=None):
