@@ -77,7 +77,7 @@ BROKEN = [
     ("report before ledger", GOOD.replace("report_due = 2020-05-20", "report_due = 2020-03-10"), "campaign.report_due"),
     ("empty roster", GOOD.split("[[units]]")[0], "units"),
     ("duplicate unit", GOOD + '\n[[units]]\nname = " 文学院党委"\n', "units[4].name"),
-    ("bad toml", GOOD + "\n[[units]\n", "TOML"),
+    ("bad toml", GOOD + "\n[[units]\n", "第 21 行第 8 列：节名缺少右方括号"),
     ("unknown imap key", GOOD + '\n[imap]\nhost = "imap.qq.com"\npassword = "x"\n', "imap.password"),
     ("imap security", GOOD + '\n[imap]\nhost = "imap.qq.com"\nsecurity = "tls"\n', "imap.security"),
     ("imap port", GOOD + '\n[imap]\nhost = "imap.qq.com"\nport = "993"\n', "imap.port"),
