@@ -71,6 +71,14 @@ def identify_report(doc: Document, campaign: Campaign) -> tuple[str | None, str]
     return None, "文件名、邮件主题和文档内容都没有同时写明名单中的单位和“自评/自查/报告”"
 
 
+_DOCUMENT_KINDS = {"docx": "Word 文档", "doc": "Word 97-2003 文档", "pdf": "PDF 文档", "rtf": "RTF 文档",
+                   "odt": "OpenDocument 文档"}
+
+
+def _document_kind(doc: Document) -> str:
+    return _DOCUMENT_KINDS.get(doc.format, "文档")
+
+
 def recognise_reports(docs: list[Document], campaign: Campaign, as_of: dt.date | None):
     """Reports per unit, with report.late / report.missing findings and 文件清单 outcomes.
 
@@ -85,7 +93,7 @@ def recognise_reports(docs: list[Document], campaign: Campaign, as_of: dt.date |
             continue
         unit, why = identify_report(doc, campaign)
         if unit is None:
-            outcomes[doc.path] = ("", "已忽略", f"Word/PDF 文档，未识别为自评报告：{why}")
+            outcomes[doc.path] = ("", "已忽略", f"{_document_kind(doc)}，未识别为自评报告：{why}")
             continue
         found.setdefault(unit, []).append(doc)
         outcomes[doc.path] = (unit, "自评报告", f"识别为{unit}的自评报告（依据{why}）")

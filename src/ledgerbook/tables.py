@@ -116,7 +116,9 @@ def files_table(docs: list[Document], outcome: dict[str, tuple[str, str, str]]) 
     records = []
     for d in docs:
         unit, result, note = outcome.get(d.path, ("", IGNORED, d.note))
-        if d.note and note != d.note and d.kind not in ("ledger",):
+        # A ledger's outcome and a document's verdict (自评报告 or not) replace what the inbox
+        # guessed from the bytes ("可能是自评报告"): both in one cell would contradict.
+        if d.note and note != d.note and d.kind not in ("ledger", "report"):
             note = f"{note}；{d.note}" if note else d.note
         when, basis = d.when
         records.append({"文件": d.path, "大小": d.size, "SHA-256": d.sha256, "收到时间": when, "时间依据": basis,
