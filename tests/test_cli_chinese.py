@@ -127,3 +127,27 @@ def test_a_campaign_saved_as_gbk_is_explained(tmp_path):
     path.write_bytes('[campaign]\ninstitution = "湖南科技大学"\n'.encode("gbk"))
     result = run(["template", "-c", str(path), "-o", str(tmp_path / "t.xlsx")])
     assert result.exit_code == 2 and "UTF-8" in result.output and "另存为" in result.output
+
+
+def test_a_gbk_console_never_crashes_on_names_it_cannot_show(tmp_path, campaign):
+    """`ledgerbook collect … > 结果.txt` on Chinese Windows writes GBK: an emoji in a file name
+    (common in files forwarded from WeChat) is shown as "?" instead of ending the run."""
+    import os
+    import subprocess
+    import sys
+
+    from ledgerbook.demo import samples
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    name = f"整顿台账_{campaign.units[0].name}😀（微信转发）.xlsx"
+    samples.write_ledger(samples.clean_ledger(campaign, campaign.units[0], n_rows=2), campaign, inbox / name)
+    (inbox / "说明🙏.txt").write_text("附件是台账", encoding="utf-8")
+    env = {**os.environ, "PYTHONIOENCODING": "gbk"}
+    done = subprocess.run([sys.executable, "-m", "ledgerbook", "collect", str(inbox), "-v", "-o",
+                           str(tmp_path / "汇总表.xlsx")], capture_output=True, env=env, timeout=120)
+    stdout, stderr = done.stdout.decode("gbk"), done.stderr.decode("gbk")
+    assert done.returncode == 0, stderr
+    assert "Traceback" not in stderr and "UnicodeEncodeError" not in stderr
+    assert f"整顿台账_{campaign.units[0].name}?（微信转发）.xlsx" in stdout
+    assert "汇总表已写出" in stdout and (tmp_path / "汇总表.xlsx").exists()

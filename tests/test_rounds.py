@@ -48,7 +48,8 @@ def test_collect_since_writes_the_change_sheet(rounds, campaign):
     wb = openpyxl.load_workbook(out, read_only=True)
     assert wb.sheetnames.index("变化") == 2
     rows = list(wb["变化"].iter_rows(values_only=True))
-    assert ("单位状态", "状态改变", campaign.unit_names[4]) == rows[1][:3]
+    assert rows[0][:4] == ("问题类型", "类别", "变化", "单位")  # the kind of problem first, in Chinese
+    assert ("单位状态", "状态改变", campaign.unit_names[4]) == rows[1][1:4]
 
 
 def test_since_with_a_workbook_that_is_not_a_summary(tmp_path, rounds):

@@ -42,6 +42,9 @@ class LedgerbookGroup(click_zh.Group):
     for the console script and for click's CliRunner alike."""
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        from .console import make_output_safe
+
+        make_output_safe()
         try:
             rv = super().main(args=args, prog_name=prog_name or "ledgerbook", complete_var=complete_var,
                               standalone_mode=False, **extra)

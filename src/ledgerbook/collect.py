@@ -24,7 +24,7 @@ from .inbox import BY_EMAIL, Document, scan_inbox
 from .reader import Ledger, read_ledger
 from .select import TAKEN, UNREADABLE, not_taken, select_current, taken_note
 from .tables import (
-    LATE, MAYBE_LATE, MISSING, PASSED, RETURN, by_problem_table, files_table, liaisons_table, rows_table,
+    LATE, MAYBE_LATE, MISSING, PASSED, RETURN, UNNAMED, by_problem_table, files_table, liaisons_table, rows_table,
     submissions_table,
 )
 
@@ -78,23 +78,60 @@ class Collection:
     finding_list: list[Finding] = field(default_factory=list, repr=False)
 
     def counts(self) -> dict[str, int]:
-        """Headline numbers for the 总览 sheet and the CLI report."""
+        """Headline numbers for the 总览 sheet and the CLI report (both show these, and only these).
+
+        应报单位 = 已通过 + 需退回修改 + 未提交, all roster units; 名单外单位 (and how many of them
+        need sending back) are counted apart. 错误/警告/提示 are the units' findings (a
+        submission without a unit counts as one); errors on files that belong to no unit
+        (a damaged file nobody can be named for) are 无单位文件错误, never a unit's.
+        """
         s = self.submissions
         roster = s[s["名单内"] == "是"]
+        outside = s[s["名单内"] == "否"]
+        unassigned = self.unassigned_findings()
+        findings = self.findings.drop(index=unassigned.index)
         return {
             "应报单位": len(roster),
             PASSED: int((roster["状态"] == PASSED).sum()),
             RETURN: int((roster["状态"] == RETURN).sum()),
             MISSING: int((roster["状态"] == MISSING).sum()),
-            "名单外单位": int((s["名单内"] == "否").sum()),
+            "名单外单位": len(outside),
+            "名单外需退回修改": int((outside["状态"] == RETURN).sum()),
             "逾期报送": int((roster["逾期"] == LATE).sum()),
             "整顿对象": int(s["整顿对象数"].sum()),
             "问题条数": len(self.rows),
-            "错误": int((self.findings["级别"] == ERROR).sum()),
-            "警告": int((self.findings["级别"] == WARNING).sum()),
-            "提示": int((self.findings["级别"] == INFO).sum()),
+            "错误": int((findings["级别"] == ERROR).sum()),
+            "警告": int((findings["级别"] == WARNING).sum()),
+            "提示": int((findings["级别"] == INFO).sum()),
+            "无单位文件错误": int((unassigned["级别"] == ERROR).sum()),
             "逾期措施": int(self.rows["逾期"].sum()) if len(self.rows) else 0,
         }
+
+    def unassigned_findings(self) -> pd.DataFrame:
+        """Findings on files that belong to no unit: no unit named, and not a submission
+        (a submission whose unit could not be told is 提交情况's （未能识别单位） line)."""
+        f = self.findings
+        submitted = set(self.submissions["文件"].dropna())
+        return f[(f["单位"].fillna("") == "") & f["文件"].fillna("").ne("") & ~f["文件"].isin(submitted)]
+
+    def received_as_other_unit(self) -> dict[str, tuple[str, str]]:
+        """未提交 roster units whose own per-unit copy did arrive, filled in as another unit.
+
+        Returns:
+            marker unit -> (the file, the unit it was counted for), e.g. 人文学院党委 ->
+            ("整顿台账_人文与新闻学院党委.xlsx", "人文与新闻学院党委"): the unit did send
+            something, and its reminder and the summary say so.
+        """
+        from .rules import MARKER_KEYS
+
+        s = self.submissions
+        missing = set(s.loc[s["状态"] == MISSING, "单位"])
+        out: dict[str, tuple[str, str]] = {}
+        for unit, ledger in self.ledgers.items():
+            marker = (ledger.marker or {}).get(MARKER_KEYS["unit"], "")
+            if marker in missing and marker != unit and marker not in out:
+                out[marker] = (ledger.file, unit or UNNAMED)
+        return out
 
 
 _WORKER_FORM = None

@@ -4,11 +4,28 @@ the mail round's plan and send report (one place)."""
 from __future__ import annotations
 
 import contextlib
+import sys
 from pathlib import Path
 
 import click
 
 from .mail import KINDS, MailPlan, SendReport
+
+
+def make_output_safe() -> None:
+    """Show what the console cannot, as "?", instead of crashing.
+
+    On Chinese Windows a redirected output (``ledgerbook collect … > 结果.txt``) and an old
+    console are GBK (code page 936): a file name forwarded from WeChat with an emoji in it
+    cannot be encoded, and Python would stop the report with a UnicodeEncodeError after the
+    summary was written. Only the streams' error handling changes, not their encoding.
+    """
+    for stream in (sys.stdout, sys.stderr):
+        if getattr(stream, "errors", None) == "strict" and hasattr(stream, "reconfigure"):
+            try:
+                stream.reconfigure(errors="replace")
+            except (ValueError, OSError):  # a stream that cannot change: leave it
+                pass
 
 
 @contextlib.contextmanager
@@ -35,6 +52,8 @@ def progress(show: bool, label: str = "读取文件"):
 
 def collect_report(collection, summary_path: Path, feedback_paths: list, changes=None, verbose: bool = False) -> str:
     """The report after `collect`: units by status, units to send back, where things were written."""
+    from .tables import MISSING, RETURN
+
     c = collection.counts()
     lines = []
     if verbose:
@@ -46,18 +65,27 @@ def collect_report(collection, summary_path: Path, feedback_paths: list, changes
                  + (f"；逾期报送 {c['逾期报送']}" if c["逾期报送"] else ""))
     lines.append(f"共 {c['整顿对象']} 个整顿对象、{c['问题条数']} 条问题；错误 {c['错误']}，警告 {c['警告']}，提示 {c['提示']}"
                  + (f"；逾期措施 {c['逾期措施']}" if collection.as_of else ""))
+    # The same units as the numbers above and as 总览: roster units, then those outside it.
     s = collection.submissions
-    back = s[s["状态"] == "需退回修改"]
+    roster, outside = s[s["名单内"] == "是"], s[s["名单内"] == "否"]
+    back = roster[roster["状态"] == RETURN]
     if len(back):
-        outside = int((back["名单内"] == "否").sum())
-        # The count above is of roster units: a unit outside the roster is named as such.
-        lines.append(f"需退回修改（名单内 {len(back) - outside} 个，名单外 {outside} 个）：" if outside else "需退回修改：")
+        lines.append("需退回修改：")
         for rec in back.itertuples(index=False):
-            name = rec.单位 if rec.名单内 == "是" else f"{rec.单位}（名单外）"
-            lines.append(f"  {name}：错误 {rec.错误数}，警告 {rec.警告数}")
-    missing = s[s["状态"] == "未提交"]["单位"].tolist()
+            lines.append(f"  {rec.单位}：错误 {rec.错误数}，警告 {rec.警告数}")
+    if len(outside):
+        lines.append("名单外：")
+        for rec in outside.itertuples(index=False):
+            lines.append(f"  {rec.单位}（{rec.状态}）：错误 {rec.错误数}，警告 {rec.警告数}")
+    missing = roster[roster["状态"] == MISSING]["单位"].tolist()
     if missing:
         lines.append("未提交：" + "、".join(missing))
+        for unit, (file, counted_as) in collection.received_as_other_unit().items():
+            lines.append(f"  {unit}：收到本单位专用模板“{file}”，但填报单位填的是“{counted_as}”，请核对")
+    if c["无单位文件错误"]:
+        unassigned = collection.unassigned_findings()
+        files = unassigned.loc[unassigned["级别"] == "错误", "文件"].nunique()
+        lines.append(f"另有 {files} 个文件有错误但无法确定所属单位（错误 {c['无单位文件错误']}，见“校验结果”）")
     if changes is not None:
         counts = changes.counts()
         lines.append("与上次相比：" + "，".join(f"{k} {v}" for k, v in counts.items()))

@@ -729,10 +729,12 @@ class _Overview:
     def _count_rows(self) -> list[tuple[str, int, str | None]]:
         counts = self.c.counts()
         keys = ["应报单位", PASSED, RETURN, MISSING, "名单外单位", "逾期报送", "整顿对象", "问题条数", "错误", "警告"]
+        if counts.get("无单位文件错误"):
+            keys.append("无单位文件错误")
         if self.c.as_of is not None:
             keys.append("逾期措施")
         colour = {PASSED: "green", RETURN: "red", MISSING: "red", "错误": "red", "警告": "amber",
-                  "逾期措施": "amber", "逾期报送": "amber", "名单外单位": "amber"}
+                  "逾期措施": "amber", "逾期报送": "amber", "名单外单位": "amber", "无单位文件错误": "red"}
         return [(k, int(counts.get(k, 0)), colour.get(k) if counts.get(k) else None) for k in keys]
 
     def counts(self) -> None:
@@ -750,7 +752,11 @@ class _Overview:
         missing = self.c.submissions[(self.c.submissions["状态"] == MISSING)]["单位"].tolist()
         if missing:
             self.row += 1
+            as_other = self.c.received_as_other_unit()
             self.note(f"未提交单位（{len(missing)}个）：" + "、".join(missing))
+            for unit, (file, counted_as) in as_other.items():
+                self.note(f"{unit}：收到用本单位专用模板填写的“{file}”，但填报单位填的是“{counted_as}”，"
+                          f"按“{counted_as}”统计；请与该单位核对。")
         if self.since is not None:
             self.row += 1
             self.note(_changes_line(self.since))
@@ -773,21 +779,33 @@ class _Overview:
         self.ws.insert_chart(first, 3, chart, {"x_offset": 40, "y_offset": 4, "object_position": 3})
 
     def send_back(self) -> None:
+        """The units to send back, as counted in 总体情况 (roster units); then the units outside
+        the roster and the files of no unit, each on its own, so that every number has its list."""
         s = self.c.submissions
-        back = s[s["状态"] == RETURN]
-        outside = int((back["名单内"] == "否").sum())
-        # The box above counts roster units: the heading gives the same number, then those outside.
-        count = f"名单内{len(back) - outside}个，名单外{outside}个" if outside else f"{len(back)}个"
-        self.heading(f"需退回修改的单位（{count}）", new_page=True)
-        if not len(back):
-            self.note("无：所有已报送单位均未发现错误。")
-            return
+        back = s[(s["名单内"] == "是") & (s["状态"] == RETURN)]
         top = _top_errors(self.c.findings)
+        self.heading(f"需退回修改的单位（{len(back)}个）", new_page=True)
+        if len(back):
+            self._units_table(back, top)
+        else:
+            self.note("无：名单内已报送的单位均未发现错误。")
+        outside = s[s["名单内"] == "否"]
+        if len(outside):
+            self.heading(f"名单外单位（{len(outside)}个，不计入应报单位）")
+            self._units_table(outside, top, status=True)
+        unassigned = self.c.unassigned_findings()
+        files = list(dict.fromkeys(unassigned.loc[unassigned["级别"] == ERROR, "文件"]))
+        if files:
+            shown = "、".join(files[:10]) + (f"等 {len(files)} 个" if len(files) > 10 else "")
+            self.row += 1
+            self.note(f"另有 {len(files)} 个文件有错误，但无法确定属于哪个单位，不计入任何单位的错误数"
+                      f"（见“{FINDINGS}”和“{FILES}”）：{shown}")
+
+    def _units_table(self, units: pd.DataFrame, top: dict[str, str], status: bool = False) -> None:
         rows = []
-        for i, r in enumerate(back.itertuples(index=False), 1):
+        for i, r in enumerate(units.itertuples(index=False), 1):
             contact = " ".join(str(v) for v in (r.联络员, r.联系电话) if not is_blank(v))
-            # A unit outside the roster is not among the counts above: say so, or 6 vs 7 puzzles.
-            name = r.单位 if r.名单内 == "是" else f"{r.单位}（名单外）"
+            name = f"{r.单位}（{r.状态}）" if status else r.单位
             rows.append([i, name, int(r.错误数), top.get(r.单位, ""), int(r.警告数), contact])
         self.table(["序号", "单位", "错误数", "主要错误", "警告数", "联络员 电话"], rows,
                    ["center", "long", "int", "long", "int", "long"])

@@ -401,17 +401,36 @@ def _feedback_text(campaign: Campaign, unit: str, submission: dict, findings: Se
     return subject, "\n".join(lines) + "\n"
 
 
-def _reminder_text(campaign: Campaign, unit: str, as_of: dt.date, attachment: Path | None) -> tuple[str, str]:
-    """Subject and body (without the dated signature) of a reminder draft."""
-    subject = f"催报：请尽快报送{campaign.title}（{unit}）"
+def _reminder_text(campaign: Campaign, unit: str, as_of: dt.date, attachment: Path | None,
+                   received_as: tuple[str, str] | None = None) -> tuple[str, str]:
+    """Subject and body (without the dated signature) of a reminder draft.
+
+    Args:
+        received_as: (file, unit it was counted for) when the unit's own per-unit copy did
+            arrive but with another unit in 填报单位: the unit is told what was received.
+    """
+    due = f"报送截止日期为{cn_date(campaign.ledger_due)}" + ("，已逾期" if as_of > campaign.ledger_due else "")
+    use = (f"请使用附件“{attachment.name}”（本单位专用模板）填写，尽快回复本邮件报送。" if attachment
+           else "请尽快填写后回复本邮件报送。")
+    if received_as is not None:
+        file, other = received_as
+        subject = f"请核对：{campaign.title}的填报单位（{unit}）"
+        opening = [
+            f"截至{cn_date(as_of)}，我们收到了用你单位专用模板填写的整顿台账“{file}”，但其中“填报单位”"
+            f"填的是“{other}”，与你单位名称“{unit}”不一致，因此暂按“{other}”统计，你单位仍记为未提交（{due}）。",
+            f"如该文件就是你单位的台账，请将“填报单位”改为“{unit}”后重新报送；如不是，{use}",
+        ]
+    else:
+        subject = f"催报：请尽快报送{campaign.title}（{unit}）"
+        opening = [
+            f"截至{cn_date(as_of)}，尚未收到你单位的整顿台账（{due}）。",
+            use,
+            "如已报送，请告知报送时间和发件邮箱，以便核对。",
+        ]
     lines = [
         f"{unit}：",
         "",
-        f"截至{cn_date(as_of)}，尚未收到你单位的整顿台账（报送截止日期为{cn_date(campaign.ledger_due)}"
-        + ("，已逾期）。" if as_of > campaign.ledger_due else "）。"),
-        (f"请使用附件“{attachment.name}”（本单位专用模板）填写，尽快回复本邮件报送。" if attachment
-         else "请尽快填写后回复本邮件报送。"),
-        "如已报送，请告知报送时间和发件邮箱，以便核对。",
+        *opening,
         "",
         "填写要求：",
         *_how_to_fill(campaign),
@@ -599,6 +618,7 @@ def compose_feedback_drafts(collection: "Collection", outbox: str | Path, *, cop
     # a unit keeps its file name from round to round, so a re-run replaces it in place.
     submissions = collection.submissions.to_dict("records")
     wanted = [(n, s) for n, s in enumerate(submissions, 1) if s["状态"] in (RETURN, MISSING)]
+    received_as = collection.received_as_other_unit()
     used: set[str] = set()
     drafts: list[tuple[Draft, bytes]] = []
     no_address: list[str] = []
@@ -621,7 +641,8 @@ def compose_feedback_drafts(collection: "Collection", outbox: str | Path, *, cop
                                                marked is not None)
             else:
                 kind, attachment = "reminder", blank_copy(unit)
-                subject, body = _reminder_text(campaign, name, collection.as_of or now.date(), attachment)
+                subject, body = _reminder_text(campaign, name, collection.as_of or now.date(), attachment,
+                                               received_as.get(name))
             # Attachments are read into the message here, while the blank copies still exist.
             drafts.append(_compose_draft(outbox, number, campaign=campaign, unit=name, addresses=addresses,
                                          kind=kind, subject=subject, body=body,
