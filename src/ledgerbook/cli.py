@@ -118,9 +118,9 @@ def template(campaign_path, output, per_unit):
 @option("--feedback-all", is_flag=True, help="为每个已报送单位都生成标注件")
 @option("--since", "since_path", type=FILE, help="与之前的汇总表比较，增加“变化”工作表")
 @option("--mail", "outbox", type=DIRECTORY,
-              help="同时写出邮件草稿：退回修改件发给需修改的单位，催报未提交的单位")
+        help="同时写出邮件草稿：退回修改件发给需修改的单位，催报未提交的单位")
 @option("--force", is_flag=True,
-              help="挡路的文件（非 ledgerbook 写出或写出后被修改过）移入旁边的 旧版/ 文件夹，而不是停止")
+        help="挡路的文件（非 ledgerbook 写出或写出后被修改过）移入旁边的 旧版/ 文件夹，而不是停止")
 @option("--strict", is_flag=True, help="发现任何“错误”时退出码为1")
 @option("-q", "--quiet", is_flag=True, help="不显示进度和报告")
 @option("-v", "--verbose", is_flag=True, help="逐个文件显示处理结果")
@@ -152,7 +152,7 @@ def collect(inbox, campaign_path, output, as_of, feedback_dir, feedback_all, sin
 @cli.command()
 @CAMPAIGN_OPTION
 @option("-o", "--output", "inbox", default="inbox", show_default=True, type=DIRECTORY,
-              help="收件箱文件夹：邮件存入其中的“邮件”文件夹，取件记录在它旁边")
+        help="收件箱文件夹：邮件存入其中的“邮件”文件夹，取件记录在它旁边")
 @option("--since", type=DATE, help="只取此日期起收到的邮件（默认：活动开始日期）")
 @option("--folder", help="邮箱中的文件夹（默认：活动文件 [imap] 的 folder，通常为收件箱 INBOX）")
 @option("--with-attachment", "only_attachments", is_flag=True, help="只取带附件的邮件")
@@ -257,7 +257,7 @@ def _mail_finish(plan, campaign, send_now: bool, dry_run: bool) -> None:
 @CAMPAIGN_OPTION
 @OUTBOX_OPTION
 @option("--templates", "templates_dir", type=DIRECTORY,
-              help="单位专用模板所在目录：已有的直接附上，缺的在此生成（默认临时生成）")
+        help="单位专用模板所在目录：已有的直接附上，缺的在此生成（默认临时生成）")
 @SEND_OPTION
 @DRY_RUN_OPTION
 def mail_templates(campaign_path, outbox, templates_dir, send_now, dry_run):
@@ -276,7 +276,7 @@ def mail_templates(campaign_path, outbox, templates_dir, send_now, dry_run):
 @option("--as-of", type=DATE, help="按此日期检查（同 collect --as-of），催报邮件写“截至”此日")
 @OUTBOX_OPTION
 @option("--feedback", "feedback_dir", type=DIRECTORY,
-              help="同时把退回修改件保存到此目录（默认只放在邮件附件里）")
+        help="同时把退回修改件保存到此目录（默认只放在邮件附件里）")
 @option("--force", is_flag=True, help="挡路的文件移入旁边的 旧版/ 文件夹，而不是停止")
 @SEND_OPTION
 @DRY_RUN_OPTION
