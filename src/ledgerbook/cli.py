@@ -23,7 +23,9 @@ FILE, DIRECTORY, PATH = PathType("file"), PathType("dir"), PathType("any")
 
 
 def option(*names, **kwargs):
-    """click.option with Chinese help extras ([必填])."""
+    """click.option with Chinese help extras ([必填]) and a Chinese metavar for plain text."""
+    if not kwargs.get("is_flag") and "type" not in kwargs:
+        kwargs.setdefault("metavar", "文字")
     return click.option(*names, cls=click_zh.Option, **kwargs)
 
 
