@@ -156,8 +156,9 @@ def test_demo_runs_and_is_deterministic(tmp_path):
             rows = []
             for row in ws.iter_rows(values_only=True):
                 row = [str(v).replace("d1", "dX").replace("d2", "dX") for v in row]
-                if ws.title == "文件清单" and row[0].endswith(".ods"):  # 大小 and SHA-256 (last)
-                    row[1] = row[-1] = "(LibreOffice stamps the time into .ods)"
+                if ws.title == "文件清单" and rows and row[0].endswith(".ods"):
+                    for name in ("大小", "SHA-256"):
+                        row[rows[0].index(name)] = "(LibreOffice stamps the time into .ods)"
                 rows.append(tuple(row))
             out[ws.title] = rows
         return out
