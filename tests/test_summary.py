@@ -250,6 +250,8 @@ def test_table_sheets_freeze_filter_and_print(sample, tmp_path):
     # The printed columns are the form's; where a row came from is for the screen.
     assert ws.print_area == f"'汇总台账'!$A$1:${ws.cell(row=1, column=header(ws).index('备注') + 1).column_letter}$5"
     files = wb["文件清单"]
+    sha = files.cell(row=2, column=header(files).index("SHA-256") + 1)
+    assert not sha.alignment.wrap_text  # a screen column: no row grows for a 64-character hash
     assert "SHA-256" in header(files)[7:] and files.print_area.endswith(f"${files.cell(row=1, column=7).column_letter}$4")
 
 

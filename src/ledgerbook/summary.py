@@ -173,7 +173,7 @@ LIAISON_COLUMNS = _sheet(_LIAISON_TABLE, {
 })
 FILE_COLUMNS = _sheet(_FILE_TABLE, {
     "文件": ("long", 34), "大小": ("size", 11), "SHA-256": ("code", 10), "收到时间": ("datetime", 15),
-    "时间依据": ("text", 10), "单位": ("long", 18), "处理结果": ("status", 9), "说明": ("long", 40), "格式": ("center", 6),
+    "时间依据": ("text", 10), "单位": ("long", 18), "处理结果": ("status", 9), "说明": ("long", 40), "格式": ("center", 8),
     "发件人": ("code", 24),
 }, screen=("SHA-256", "发件人"))
 CHANGE_COLUMNS = (Col("问题类型", "long", 12),) + _sheet(_CHANGE_TABLE, {
@@ -302,9 +302,12 @@ class _Book:
 
     def writer(self, col: Col) -> Callable[[Worksheet, int, int, object], None]:
         """A function writing one value of this column with the right type and format."""
-        plain = self.fmt(col.kind)
+        # Columns for the screen only are not wrapped: a hash or a cell reference needs no row
+        # of its own, and the printed rows keep the height of their printed text.
+        unwrapped = {"text_wrap": False} if col.screen and col.kind not in _UNWRAPPED_KINDS else {}
+        plain = self.fmt(col.kind, **unwrapped)
         colours = col.colours if col.colours is not None else (STATUS_COLOURS if col.kind == "status" else {})
-        coloured = {value: self.fmt(col.kind, colour) for value, colour in colours.items()}
+        coloured = {value: self.fmt(col.kind, colour, **unwrapped) for value, colour in colours.items()}
 
         def write_text(ws: Worksheet, r: int, c: int, value: object) -> None:
             if not is_blank(value):
@@ -406,7 +409,7 @@ def _write_table(book: _Book, ws: Worksheet, cols: list[Col], frame: pd.DataFram
         ws.set_column(c, c, col.width)
         ws.write_string(0, c, col.header, header)
     writers = [book.writer(col) for col in cols]
-    wrapped = [(c, col.width) for c, col in enumerate(cols) if col.kind not in _UNWRAPPED_KINDS]
+    wrapped = [(c, col.width) for c, col in enumerate(cols) if col.kind not in _UNWRAPPED_KINDS and not col.screen]
     rows = _iter_rows(frame, [col.source for col in cols if col.kind != "link"])
     if links is not None:
         rows = (row + (target,) for row, target in zip(rows, links))
