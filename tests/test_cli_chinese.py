@@ -82,6 +82,8 @@ def test_every_help_is_chinese_and_every_option_described(path):
     (["collect", "inbox", "--strict=yes"], "是开关"),
     (["init", "a", "b"], "多余的参数：b"),
     (["mail", "templates"], "缺少选项 -o/--outbox"),
+    (["serve", "--port", "0"], "应为 1～65535 之间的整数"),
+    (["serve", "--port", "八千"], "应为 1～65535 之间的整数"),
 ])
 def test_usage_errors_are_one_chinese_line(args, expected):
     result = run(args)

@@ -78,7 +78,7 @@ def cli():
       ledgerbook fetch -o inbox/      从部门邮箱（IMAP）取回各单位的回复邮件
       ledgerbook collect inbox/       收集、检查、汇总，并生成退回修改件
       ledgerbook demo                 用内置示例完整演示一轮
-      ledgerbook serve DIR            台账工作台：在浏览器中完成以上工作
+      ledgerbook serve 台账2019       台账工作台：在浏览器中完成以上工作
     """
 
 
@@ -202,14 +202,14 @@ def demo(directory, quiet):
 
 
 @cli.command()
-@click.argument("directory", default=".", type=click.Path())  # a file given is refused in Chinese by WorkDir
-@click.option("--port", type=click.IntRange(1, 65535), help="端口（默认 8765，被占用时自动另选）")
-@click.option("--no-browser", is_flag=True, help="不自动打开浏览器")
+@click.argument("directory", default=".", type=PATH, metavar="[目录]")  # a file given is refused in Chinese by WorkDir
+@option("--port", type=click.IntRange(1, 65535), metavar="端口号", help="端口（默认 8765，被占用时自动另选）")
+@option("--no-browser", is_flag=True, help="不自动打开浏览器")
 def serve(directory, port, no_browser):
     """台账工作台：在本机浏览器中上传、汇总、查看各单位情况、下载（数据不离开本机）。
 
     \b
-    DIRECTORY 是工作文件夹：
+    目录（默认当前文件夹）是工作文件夹：
       campaign.toml   活动文件（可选，没有时用内置的2019年通知）
       inbox/          收件箱：交回的文件（上传的文件也放在这里）
       汇总表.xlsx      退回修改/   发件箱/   下发模板/   （汇总和下载时写出）

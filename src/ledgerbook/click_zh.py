@@ -76,6 +76,7 @@ class Option(click.Option):
             words = extra.group(1)
             for english, chinese in EXTRAS.items():
                 words = words.replace(english, chinese)
+            words = re.sub(r"(-?\d+)<=x<=(-?\d+)", r"\1～\2", words)
             text = text[: extra.start()] + f"[{words.replace('; ', '；')}]"
         return spec, text
 
@@ -205,8 +206,16 @@ def usage_error_text(exc: click.ClickException) -> str:
         return f"选项 {name} 用法不对{SEE_HELP}"
     if isinstance(exc, click.BadParameter):
         what = "参数" if isinstance(exc.param, click.Argument) else "选项"
-        ours = exc.param is not None and isinstance(exc.param.type, (PathType, DateType))
-        return f"{what} {_param_name(exc.param)}：{exc.message if ours else '值不符合要求'}"
+        kind = exc.param.type if exc.param is not None else None
+        if isinstance(kind, (PathType, DateType)):
+            detail = exc.message
+        elif isinstance(kind, click.IntRange):
+            detail = f"应为 {kind.min}～{kind.max} 之间的整数"
+        elif isinstance(kind, click.types.IntParamType):
+            detail = "应为整数"
+        else:
+            detail = "值不符合要求"
+        return f"{what} {_param_name(exc.param)}：{detail}"
     if isinstance(exc, click.UsageError):
         message = exc.message or ""
         extra = _EXTRA_ARGS.search(message)
