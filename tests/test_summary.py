@@ -252,7 +252,9 @@ def test_table_sheets_freeze_filter_and_print(sample, tmp_path):
     files = wb["文件清单"]
     sha = files.cell(row=2, column=header(files).index("SHA-256") + 1)
     assert not sha.alignment.wrap_text  # a screen column: no row grows for a 64-character hash
-    assert "SHA-256" in header(files)[7:] and files.print_area.endswith(f"${files.cell(row=1, column=7).column_letter}$4")
+    printed = header(files).index("格式") + 1  # the last printed column; SHA-256 and 发件人 follow it
+    assert header(files)[printed:] == ["SHA-256", "发件人"]
+    assert files.print_area.endswith(f"${files.cell(row=1, column=printed).column_letter}$4")
 
 
 def test_wrapped_rows_get_a_height_to_show_their_text(campaign, tmp_path):
