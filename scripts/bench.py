@@ -2,13 +2,13 @@
 """Benchmark: ledgerbook's collect + summary against the loop a user would write by hand.
 
 Usage:
-    python scripts/bench.py                 # 40, 1,000 and 5,000 files × 20 rows, plus 200 × 200 rows
-    python scripts/bench.py --sizes 40,1000 # a quicker run
-    python scripts/bench.py --no-big        # skip the 200 units × 200 rows inbox
+    python scripts/bench.py                  # 40, 1,000 and 10,000 files × 20 rows
+    python scripts/bench.py --sizes 40,1000  # a quicker run
+    python scripts/bench.py --big            # also the 200 units × 200 rows inbox
 
 Inboxes are generated once with the demo generator (ledgerbook.demo.samples) into
-scripts/.bench-cache/ and reused. Each measurement runs in a fresh process so that its
-peak RSS is its own.
+scripts/.bench-cache/ and reused (10,000 files take a few minutes on 2 cores). Each
+measurement runs in a fresh process so that its peak RSS is its own.
 
 The baseline ("plain pandas") is what a clerk with pandas would write:
     for path in files: frames.append(pandas.read_excel(path, sheet_name="整顿台账", header=None))
@@ -16,8 +16,18 @@ The baseline ("plain pandas") is what a clerk with pandas would write:
 It is measured in the same run, on the same files (on at most --baseline-max files; beyond
 that its time is scaled from the measured per-file rate, and the table says so).
 
-Targets (2 cores): end to end on 1,000 files ≤ 3 s (ratio ≤ 0.25 against the baseline);
-reading ≥ 1,000 files/s; peak RSS < 300 MB for 5,000 files; `ledgerbook --help` < 0.3 s.
+The writer's floor ("bare xlsxwriter") is measured in the same process right after the
+summary is written: every cell the summary wrote (value, format, position, sheet) is recorded
+during a second, untimed write, then written again by a bare loop of xlsxwriter calls
+(write_string/number/datetime/url, one per cell) into a constant_memory workbook, closed.
+The writer's ratio to it is what ledgerbook's own work adds to writing those cells.
+
+Targets (2 cores; never timed tests, only printed):
+  * 1,000 files end to end ≤ 0.25 × the pandas loop; reading ≥ 1,000 files/s;
+  * 10,000 files end to end < 12 × the 1,000-file time, peak RSS < 600 MB;
+  * the summary writer ≤ 1.3 × the bare-xlsxwriter floor;
+  * `ledgerbook --help` < 0.3 s.
+The machine is shared: the load average at the start and end of the run is printed with it.
 """
 
 from __future__ import annotations
@@ -119,9 +129,102 @@ def worker_ledgerbook(folder: str, n_units: int, workers: int | None) -> dict:
     t3 = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         write_summary(collection, Path(tmp) / "汇总表.xlsx")
-    t4 = time.perf_counter()
+        t4 = time.perf_counter()
+        rss = _peak_mb()
+        sheets = record_cells(lambda: write_summary(collection, Path(tmp) / "recorded.xlsx"))
+        floor, cells = bare_xlsxwriter(sheets, Path(tmp) / "floor.xlsx")
     return {"intake": t1 - t0, "read": t2 - t1, "checks": t3 - t2, "write": t4 - t3, "total": t4 - t0,
-            "rows": len(collection.rows), "findings": len(collection.findings), "rss_mb": _peak_mb()}
+            "rows": len(collection.rows), "findings": len(collection.findings), "rss_mb": rss,
+            "floor": floor, "cells": cells}
+
+
+# --------------------------------------------------------------------------- the writer's floor
+
+_CELL_CALLS = {"_write_string": "write_string", "_write_number": "write_number",
+               "_write_datetime": "write_datetime", "_write_url": "write_url",
+               "_write_rich_string": "write_rich_string", "_write_blank": "write_blank"}
+
+
+def record_cells(write) -> list[tuple[str, list]]:
+    """Run write() and return, per sheet in order, the cell writes it made: (public method, args, kwargs).
+
+    Recorded at xlsxwriter's inner methods, which every public write goes through (so
+    nothing the summary writes, however it calls xlsxwriter, is missed); nested calls
+    (write_url writes its string) are recorded once. Formats are recorded with the
+    properties they were made from.
+    """
+    from xlsxwriter.workbook import Workbook
+    from xlsxwriter.worksheet import Worksheet
+
+    sheets: dict[str, list] = {}
+    depth = [0]
+    saved = {name: getattr(Worksheet, name) for name in _CELL_CALLS}
+    saved_add_format = Workbook.add_format
+
+    def add_format(self, properties=None):
+        fmt = saved_add_format(self, properties)
+        fmt._bench_props = dict(properties or {})
+        return fmt
+
+    def recorder(name):
+        inner = saved[name]
+
+        def record(self, *args, **kwargs):
+            if depth[0] == 0:
+                sheets.setdefault(self.name, []).append((_CELL_CALLS[name], args, kwargs))
+            depth[0] += 1
+            try:
+                return inner(self, *args, **kwargs)
+            finally:
+                depth[0] -= 1
+        return record
+
+    try:
+        Workbook.add_format = add_format
+        for name in _CELL_CALLS:
+            setattr(Worksheet, name, recorder(name))
+        write()
+    finally:
+        Workbook.add_format = saved_add_format
+        for name, method in saved.items():
+            setattr(Worksheet, name, method)
+    return list(sheets.items())
+
+
+def bare_xlsxwriter(sheets: list[tuple[str, list]], path: Path) -> tuple[float, int]:
+    """Seconds a bare loop of xlsxwriter calls takes to write these cells (constant_memory), and how many."""
+    import xlsxwriter
+    from xlsxwriter.format import Format
+
+    from ledgerbook.summary import WORKBOOK_OPTIONS
+
+    wb = xlsxwriter.Workbook(str(path), WORKBOOK_OPTIONS)
+    formats: dict[int, Format] = {}
+
+    def same(value):
+        if isinstance(value, Format):
+            if id(value) not in formats:
+                formats[id(value)] = wb.add_format(getattr(value, "_bench_props", {}))
+            return formats[id(value)]
+        return value
+
+    # Formats, sheets and bound methods are made before the clock starts: only cell writes are timed.
+    plans = []
+    for sheet, calls in sheets:
+        ws = wb.add_worksheet(sheet)
+        bound = {name: getattr(ws, name) for name in set(_CELL_CALLS.values())}
+        plans.append([(bound[name], tuple(same(a) for a in args), {k: same(v) for k, v in kwargs.items()})
+                      for name, args, kwargs in calls])
+    cells = sum(len(p) for p in plans)
+    t = time.perf_counter()
+    for plan in plans:
+        for method, args, kwargs in plan:
+            if kwargs:
+                method(*args, **kwargs)
+            else:
+                method(*args)
+    wb.close()
+    return time.perf_counter() - t, cells
 
 
 def worker_baseline(folder: str, limit: int) -> dict:
@@ -158,11 +261,15 @@ def help_time() -> float:
     return best
 
 
+def _load() -> str:
+    return " ".join(f"{v:.2f}" for v in os.getloadavg())
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--sizes", default="40,1000,5000")
+    ap.add_argument("--sizes", default="40,1000,10000")
     ap.add_argument("--rows", type=int, default=20)
-    ap.add_argument("--no-big", action="store_true", help="skip the 200 units × 200 rows inbox")
+    ap.add_argument("--big", action="store_true", help="also the 200 units × 200 rows inbox")
     ap.add_argument("--baseline-max", type=int, default=1000)
     ap.add_argument("--crossover", action="store_true", help="also time reading with 1 vs 2 processes")
     ap.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
@@ -179,9 +286,12 @@ def main() -> None:
         return
 
     cases = [(int(s), args.rows) for s in args.sizes.split(",") if s]
-    if not args.no_big:
+    if args.big:
         cases.append((200, 200))
-    print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}", flush=True)
+    for n, rows in cases:  # generated before the clock runs
+        make_inbox(n, rows)
+    print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}; load average at start {_load()}",
+          flush=True)
     results = []
     for n, rows in cases:
         folder = make_inbox(n, rows)
@@ -191,24 +301,30 @@ def main() -> None:
         base_s = base["seconds"] * n / base["files"]
         results.append((n, rows, lb, base_s, scaled, base["rss_mb"]))
 
-    head = ("inbox", "rows", "intake s", "read s", "checks s", "write s", "total s", "files/s", "rows/s",
-            "read files/s", "peak RSS MB", "baseline s", "ratio", "baseline RSS MB")
+    head = ("inbox", "rows", "intake s", "read s", "checks s", "write s", "total s", "files/s",
+            "read files/s", "peak RSS MB", "pandas s", "× pandas", "floor s", "write × floor")
     lines = [head]
     for n, rows, lb, base_s, scaled, base_rss in results:
         lines.append((f"{n}×{rows}", f"{lb['rows']:,}", f"{lb['intake']:.2f}", f"{lb['read']:.2f}",
                       f"{lb['checks']:.2f}", f"{lb['write']:.2f}", f"{lb['total']:.2f}",
-                      f"{n / lb['total']:,.0f}", f"{lb['rows'] / lb['total']:,.0f}", f"{n / lb['read']:,.0f}",
-                      f"{lb['rss_mb']:.0f}", f"{base_s:.1f}" + ("*" if scaled else ""),
-                      f"{lb['total'] / base_s:.3f}", f"{base_rss:.0f}"))
+                      f"{n / lb['total']:,.0f}", f"{n / lb['read']:,.0f}", f"{lb['rss_mb']:.0f}",
+                      f"{base_s:.1f}" + ("*" if scaled else ""), f"{lb['total'] / base_s:.3f}",
+                      f"{lb['floor']:.2f}", f"{lb['write'] / lb['floor']:.2f}"))
     widths = [max(len(str(r[i])) for r in lines) for i in range(len(head))]
     for i, r in enumerate(lines):
         print("  ".join(str(v).rjust(w) for v, w in zip(r, widths)))
         if i == 0:
             print("  ".join("-" * w for w in widths))
     if any(r[4] for r in results):
-        print(f"* baseline measured on {args.baseline_max} files and scaled to the inbox size")
-    print("baseline: loop of pandas.read_excel(path, sheet_name='整顿台账', header=None) + concat + to_excel")
-    print(f"`ledgerbook --help`: {help_time():.3f} s (best of 5)")
+        print(f"* pandas loop measured on {args.baseline_max} files and scaled to the inbox size")
+    print("pandas: loop of pandas.read_excel(path, sheet_name='整顿台账', header=None) + concat + to_excel")
+    counts = ", ".join(f"{r[2]['cells']:,}" for r in results)
+    print(f"floor: the same cells written by a bare loop of xlsxwriter calls, constant_memory ({counts} cells)")
+    help_s = help_time()
+    print(f"`ledgerbook --help`: {help_s:.3f} s (best of 5)")
+    print(f"load average at end {_load()}")
+    print()
+    print(_targets(results, help_s))
 
     if args.crossover:
         biggest = max(n for n, rows in cases if rows == args.rows)
@@ -219,6 +335,33 @@ def main() -> None:
                 continue
             times = {w: run_worker("read", folder, biggest, n, w)["read"] for w in (0, 1, 2)}
             print(f"  {n:>5} files: " + ", ".join(f"{w} → {t:.3f} s" for w, t in times.items()))
+
+
+def _targets(results: list, help_s: float) -> str:
+    """The issue's targets against what was measured, one line each."""
+    by_n = {n: (lb, base_s) for n, rows, lb, base_s, _, _ in results if rows == 20}
+    out = ["targets:"]
+
+    def line(ok: bool, text: str) -> None:
+        out.append(f"  [{'met' if ok else 'MISSED'}] {text}")
+
+    if 1000 in by_n:
+        lb, base_s = by_n[1000]
+        line(lb["total"] <= 0.25 * base_s, f"1,000 files end to end {lb['total']:.2f} s ≤ 0.25 × pandas "
+                                            f"{base_s:.1f} s (ratio {lb['total'] / base_s:.3f})")
+        line(1000 / lb["read"] >= 1000, f"reading 1,000 files at {1000 / lb['read']:,.0f} files/s ≥ 1,000")
+    if 1000 in by_n and 10000 in by_n:
+        big, small = by_n[10000][0], by_n[1000][0]
+        line(big["total"] < 12 * small["total"], f"10,000 files {big['total']:.2f} s < 12 × {small['total']:.2f} s "
+                                                  f"(× {big['total'] / small['total']:.1f})")
+    if 10000 in by_n:
+        line(by_n[10000][0]["rss_mb"] < 600, f"10,000 files peak RSS {by_n[10000][0]['rss_mb']:.0f} MB < 600 MB")
+    for n, (lb, _) in sorted(by_n.items()):
+        if n >= 1000:
+            line(lb["write"] <= 1.3 * lb["floor"], f"{n:,} files: summary writer {lb['write']:.2f} s ≤ 1.3 × "
+                                                   f"bare xlsxwriter {lb['floor']:.2f} s (× {lb['write'] / lb['floor']:.2f})")
+    line(help_s < 0.3, f"`ledgerbook --help` {help_s:.3f} s < 0.3 s")
+    return "\n".join(out)
 
 
 def worker_read(folder: str, n_units: int, n_files: int, workers: int) -> dict:

@@ -416,6 +416,48 @@ def test_text_longer_than_a_cell_is_kept_whole(campaign, tmp_path):
     assert over[0][1] == f"{wb['汇总台账'].cell(row=2, column=where + 1).column_letter}2"
 
 
+# Text shaped like the rich-string XML xlsxwriter passes through unescaped in constant_memory mode.
+RICH_SHAPED = ['<r><t>a</t></r></is></c><c r="Z1"><f>1+1</f><v>2</v></c><c r="Z2" t="inlineStr"><is><r><t>b</t></r>',
+               "<r></r>", "<r>x</r>"]
+
+
+def test_text_shaped_like_rich_string_xml_stays_text(campaign, tmp_path):
+    u = campaign.unit_names[0]
+    # Twice each: the second is written from the column's cache of prepared cells.
+    texts = RICH_SHAPED * 2
+    rows = [make_row(campaign, u, i, 具体问题=text, 备注=text) for i, text in enumerate(texts, 1)]
+    findings = [make_finding(u, cell=f"F{6 + i}", value=text) for i, text in enumerate(texts, 1)]
+    path = write_summary(make_collection(campaign, rows, findings), tmp_path / "s.xlsx")
+    wb = load_workbook(path)
+    assert column(wb["汇总台账"], "具体问题") == texts
+    assert column(wb["汇总台账"], "备注") == texts
+    assert column(wb["校验结果"], "原值") == texts
+    with zipfile.ZipFile(path) as z:
+        for name in z.namelist():
+            if name.startswith("xl/worksheets/sheet"):
+                xml = z.read(name).decode()
+                assert "<f>" not in xml and '<c r="Z1"' not in xml, name
+
+
+def test_repeated_texts_are_cleaned_and_placed_like_new_ones(campaign, tmp_path):
+    """The writer prepares each distinct text of a column once: repeats must come out the same."""
+    u = campaign.unit_names[0]
+    long_text = "".join(f"第{i}句整改措施的具体内容。" for i in range(3000))
+    values = ["=1+1\x00", "a\x01b", "=1+1\x00", long_text, "a\x01b", long_text]
+    rows = [make_row(campaign, u, i, 整顿措施=v, 行号=7 if i == 1 else ("7" if i == 2 else 6 + i))
+            for i, v in enumerate(values, 1)]
+    wb = load_workbook(write_summary(make_collection(campaign, rows), tmp_path / "s.xlsx"))
+    ws = wb["汇总台账"]
+    measures = column(ws, "整顿措施")
+    assert measures[:3] == ["=1+1", "ab", "=1+1"] and measures[4] == "ab"
+    # Each long text has its own line in 超长文本, numbered in the order the cells were written.
+    assert [r[1] for r in wb["超长文本"].iter_rows(min_row=2, values_only=True)] == ["I5", "I7"]
+    assert "第2行" in measures[3] and "第3行" in measures[5]
+    # Equal-looking values of different types keep their type: 7 is a number, "7" text.
+    where = header(ws).index("行号") + 1
+    assert [ws.cell(row=r, column=where).data_type for r in (2, 3)] == ["n", "s"]
+
+
 def test_empty_collection(campaign, tmp_path):
     wb = load_workbook(write_summary(make_collection(campaign), tmp_path / "s.xlsx"))
     assert wb.sheetnames == SHEETS

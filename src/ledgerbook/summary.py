@@ -85,7 +85,7 @@ YES_AMBER = {"是": "amber"}
 
 # Base look of each column kind (how values are written is in _Book.writer).
 # Every text wraps: a text wider than its column would be cut off at the next filled cell,
-# on paper as on screen; rows get the height their wrapped text needs (_fit_row).
+# on paper as on screen; rows get the height their wrapped text needs (_row_heights).
 _KIND_FORMATS: dict[str, dict] = {
     "text": {"text_wrap": True},
     "long": {"text_wrap": True},
@@ -222,35 +222,45 @@ def _is_number(value: object) -> bool:
 _LINE_PT, _MAX_ROW_PT = 13.0, 409.0
 
 
-def _fit_row(ws: Worksheet, row: int, values: tuple, wrapped: list[tuple[int, float]]) -> None:
-    """Set the height of a row whose wrapped cells need more than one line.
+def _row_heights(columns: list[list], wrapped: list[tuple[int, float]], first_row: int) -> dict[int, float]:
+    """Row -> height (points) for the rows whose wrapped cells need more than one line.
 
     Excel sizes such rows itself but LibreOffice (and so a PDF made with it) does not, and
-    text overprints the next row; the height is set here, before the row's cells
-    (constant_memory writes a row out once the next one starts).
+    text overprints the next row. Short one-line texts, most of a ledger, cost one length
+    comparison each; only the rows found here get a set_row().
     """
-    lines = 1
+    lines: dict[int, int] = {}
     for c, width in wrapped:
-        value = values[c]
-        if isinstance(value, str) and (len(value) * 2 > width or "\n" in value):
-            lines = max(lines, estimated_lines(value, width))
-    if lines > 1:
-        ws.set_row(row, min(_MAX_ROW_PT, lines * _LINE_PT + 2))
-    _forget_written_rows(ws, row)
+        for r, value in enumerate(columns[c], first_row):
+            if isinstance(value, str) and (len(value) * 2 > width or "\n" in value):
+                n = estimated_lines(value, width)
+                if n > lines.get(r, 1):
+                    lines[r] = n
+    return {r: min(_MAX_ROW_PT, n * _LINE_PT + 2) for r, n in sorted(lines.items())}
 
 
-def _forget_written_rows(ws: Worksheet, row: int) -> None:
-    """Drop xlsxwriter's records of the height of a row already written out.
+class _HeightSetter:
+    """set_row() for table rows, dropping xlsxwriter's records of rows already written out.
 
     In constant_memory mode a row goes to disk when the next row starts, but its set_row()
     records (``row_info``, and ``row_sizes`` which only places images) stay until the
     workbook closes: about 45 MB per 100,000 rows. Table sheets have no images, and rows
-    before ``row - 1`` are on disk and never read again.
+    before ``row - 1`` are on disk and never read again. The height is set before the row's
+    cells (constant_memory writes a row out once the next one starts).
     """
-    for name in ("row_info", "row_sizes"):
-        records = getattr(ws, name, None)
-        if isinstance(records, dict):
-            records.pop(row - 2, None)
+
+    def __init__(self, ws: Worksheet):
+        self.ws = ws
+        self.kept: list[int] = []
+
+    def set(self, row: int, height: float) -> None:
+        ws, kept = self.ws, self.kept
+        while kept and kept[0] < row - 1:
+            gone = kept.pop(0)
+            for records in (ws.row_info, ws.row_sizes):
+                records.pop(gone, None)
+        ws.set_row(row, height)
+        kept.append(row)
 
 
 # --------------------------------------------------------------------------- the workbook
@@ -263,6 +273,7 @@ class _Book:
         self.wb = xlsxwriter.Workbook(str(path), WORKBOOK_OPTIONS)
         self.title = title  # printed in every page's header
         self._formats: dict[tuple, Format] = {}
+        self._clean: dict[str, str] = {}
         self.overflow: list[tuple[str, str, str]] = []  # (sheet, cell, whole text)
 
     # -- formats
@@ -285,14 +296,49 @@ class _Book:
 
     # -- safe writing
 
+    def clean(self, text: str) -> str:
+        """Text without the characters Excel refuses (each distinct text is cleaned once)."""
+        found = self._clean.get(text)
+        if found is None:
+            found = strip_excel_rejects(text)
+            if len(self._clean) < _CACHE_MAX:
+                self._clean[text] = found
+        return found
+
     def text(self, ws: Worksheet, row: int, col: int, value: object, fmt: Format | None = None) -> None:
         """Write untrusted text as a plain string (never a formula or link); long text overflows."""
         if is_blank(value):
             return
-        text = strip_excel_rejects(_as_text(value))
+        write, text, fmt = self._text_cell(ws, _as_text(value), fmt)
+        write(row, col, text, fmt)
+
+    def _text_cell(self, ws: Worksheet, text: str, fmt: Format | None) -> tuple:
+        """(write function, text, format) that write `text` safely into a cell of `ws`.
+
+        ``write_string`` keeps ``=…``, ``+…``, ``@…`` and ``http…`` plain text. In constant_memory
+        mode xlsxwriter copies a string that starts with ``<r>`` and ends with ``</r>`` into the
+        sheet's XML unescaped, as a rich string it made itself: a returned file's text shaped so
+        could plant a formula. Such text is written as a rich string of two runs, which
+        xlsxwriter escapes; it reads back as the same text. A text longer than a cell is cut
+        when it is written (its place in 超长文本 follows the order of writing).
+        """
+        text = self.clean(text)
         if len(text) > EXCEL_CELL_LIMIT:
-            text = self._overflowed(ws.name, row, col, text)
-        ws.write_string(row, col, text, fmt)
+            return self._overflow_writer(ws), text, fmt
+        if text.startswith("<r>") and text.endswith("</r>"):
+            return self._rich_writer(ws), text, fmt
+        return ws.write_string, text, fmt
+
+    def _rich_writer(self, ws: Worksheet) -> Callable[[int, int, str, Format | None], None]:
+        def write_rich(row: int, col: int, text: str, fmt: Format | None) -> None:
+            run = fmt or self.fmt()
+            ws.write_rich_string(row, col, run, text[:1], run, text[1:], fmt)
+        return write_rich
+
+    def _overflow_writer(self, ws: Worksheet) -> Callable[[int, int, str, Format | None], None]:
+        def write_overflowing(row: int, col: int, text: str, fmt: Format | None) -> None:
+            ws.write_string(row, col, self._overflowed(ws.name, row, col, text), fmt)
+        return write_overflowing
 
     def _overflowed(self, sheet: str, row: int, col: int, text: str) -> str:
         """Keep the whole text for the 超长文本 sheet; the cell gets its head and where the rest is."""
@@ -300,55 +346,74 @@ class _Book:
         note = f"……〔全文{len(text)}字，超出 Excel 单元格上限，全文见“{OVERFLOW}”工作表第{len(self.overflow) + 1}行〕"
         return text[: EXCEL_CELL_LIMIT - len(note)] + note
 
-    def writer(self, col: Col) -> Callable[[Worksheet, int, int, object], None]:
-        """A function writing one value of this column with the right type and format."""
+    def cells(self, ws: Worksheet, col: Col) -> Callable[[list], list]:
+        """A function turning one column's values into prepared cells, for whole-row writing.
+
+        It returns, per value, None (nothing to write) or ``(write function, value, format)``
+        with the value already typed, cleaned and formatted. A text seen before in the column
+        reuses its prepared cell: ledger columns repeat (units, names, sheets, statuses).
+        """
         # Columns for the screen only are not wrapped: a hash or a cell reference needs no row
         # of its own, and the printed rows keep the height of their printed text.
         unwrapped = {"text_wrap": False} if col.screen and col.kind not in _UNWRAPPED_KINDS else {}
         plain = self.fmt(col.kind, **unwrapped)
         colours = col.colours if col.colours is not None else (STATUS_COLOURS if col.kind == "status" else {})
         coloured = {value: self.fmt(col.kind, colour, **unwrapped) for value, colour in colours.items()}
+        seen: dict[str, tuple] = {}
+        numeric, dated = col.kind in ("int", "size"), col.kind in ("date", "datetime")
+        write_number, write_datetime = ws.write_number, ws.write_datetime
 
-        def write_text(ws: Worksheet, r: int, c: int, value: object) -> None:
-            if not is_blank(value):
-                text = _as_text(value)
-                self.text(ws, r, c, text, coloured.get(text, plain))
+        def text_cell(value: object) -> tuple:
+            text = _as_text(value)
+            return self._text_cell(ws, text, coloured.get(text, plain))
 
-        def write_number(ws: Worksheet, r: int, c: int, value: object) -> None:
+        def other_cell(value: object) -> tuple | None:
             if is_blank(value):
-                return
-            if _is_number(value):
-                ws.write_number(r, c, float(value), plain)
-            else:
-                write_text(ws, r, c, value)
+                return None
+            if numeric and _is_number(value):
+                return write_number, float(value), plain
+            if dated and isinstance(value, dt.datetime):
+                return write_datetime, _naive(value), plain
+            if dated and isinstance(value, dt.date):
+                return write_datetime, value, plain
+            return text_cell(value)
 
-        def write_date(ws: Worksheet, r: int, c: int, value: object) -> None:
-            if is_blank(value):
-                return
-            if isinstance(value, dt.datetime):
-                ws.write_datetime(r, c, _naive(value), plain)
-            elif isinstance(value, dt.date):
-                ws.write_datetime(r, c, value, plain)
-            else:
-                write_text(ws, r, c, value)
+        def prepare(values: list) -> list:
+            out = []
+            append = out.append
+            for value in values:
+                if type(value) is str:
+                    cell = seen.get(value)
+                    if cell is None:
+                        if not value:
+                            append(None)
+                            continue
+                        cell = text_cell(value)
+                        if len(seen) < _CACHE_MAX:
+                            seen[value] = cell
+                    append(cell)
+                else:
+                    append(other_cell(value))
+            return out
 
-        def write_link(ws: Worksheet, r: int, c: int, target: object) -> None:
-            if target is None:
-                return
+        return prepare
+
+    def links(self, ws: Worksheet) -> Callable[[list], list]:
+        """Like :meth:`cells` for the 定位 column: 汇总台账 row numbers become internal links."""
+        plain, centre = self.fmt("link"), self.fmt("center")
+        budget = [MAX_LINKS]
+
+        def write_link(r: int, c: int, target: int, fmt: Format) -> None:
             if budget[0] > 0:
-                ws.write_url(r, c, f"internal:'{ROWS}'!A{target}", plain, string=LINK_TEXT)
+                ws.write_url(r, c, f"internal:'{ROWS}'!A{target}", fmt, string=LINK_TEXT)
                 budget[0] -= 1
             else:  # past Excel's limit of hyperlinks per sheet: the row number still leads there
-                ws.write_string(r, c, f"台账第{target}行", self.fmt("center"))
+                ws.write_string(r, c, f"台账第{target}行", centre)
 
-        budget = [MAX_LINKS]
-        if col.kind == "link":
-            return write_link
-        if col.kind in ("int", "size"):
-            return write_number
-        if col.kind in ("date", "datetime"):
-            return write_date
-        return write_text
+        def prepare(values: list) -> list:
+            return [None if target is None else (write_link, target, plain) for target in values]
+
+        return prepare
 
     def close(self) -> None:
         self.wb.close()
@@ -392,6 +457,9 @@ def _write_table(book: _Book, ws: Worksheet, cols: list[Col], frame: pd.DataFram
                  links: list[int | None] | None = None) -> int:
     """Header, rows, freeze, filter and print setup of a table sheet.
 
+    Rows are written whole from cells prepared a column at a time (:meth:`_Book.cells`),
+    a chunk of rows at a time, so the loop over cells does nothing but call xlsxwriter.
+
     Args:
         book: the workbook.
         ws: the new, empty sheet.
@@ -408,17 +476,27 @@ def _write_table(book: _Book, ws: Worksheet, cols: list[Col], frame: pd.DataFram
     for c, col in enumerate(cols):
         ws.set_column(c, c, col.width)
         ws.write_string(0, c, col.header, header)
-    writers = [book.writer(col) for col in cols]
+    makers = [book.links(ws) if col.kind == "link" else book.cells(ws, col) for col in cols]
     wrapped = [(c, col.width) for c, col in enumerate(cols) if col.kind not in _UNWRAPPED_KINDS and not col.screen]
-    rows = _iter_rows(frame, [col.source for col in cols if col.kind != "link"])
-    if links is not None:
-        rows = (row + (target,) for row, target in zip(rows, links))
+    sources = [col.source for col in cols if col.kind != "link"]
+    heights = _HeightSetter(ws)
     last = 0
-    for r, row in enumerate(rows, start=1):
-        _fit_row(ws, r, row, wrapped)
-        for c, value in enumerate(row):
-            writers[c](ws, r, c, value)
-        last = r
+    for start in range(0, len(frame), _CHUNK):
+        part = frame.iloc[start: start + _CHUNK]
+        values = [part[name].tolist() for name in sources]
+        if links is not None:
+            values.append(links[start: start + _CHUNK])
+        first = start + 1
+        tall = _row_heights(values, wrapped, first)
+        prepared = [make(column) for make, column in zip(makers, values)]
+        del values
+        for r, row in enumerate(zip(*prepared), first):
+            if r in tall:
+                heights.set(r, tall[r])
+            for c, cell in enumerate(row):
+                if cell is not None:
+                    cell[0](r, c, cell[1], cell[2])
+        last = start + len(part)
     ws.freeze_panes(1, freeze_cols)
     ws.autofilter(0, 0, last, len(cols) - 1)
     _page_setup(book, ws, [col.width for col in cols if not col.screen], last_row=last)
@@ -426,6 +504,9 @@ def _write_table(book: _Book, ws: Worksheet, cols: list[Col], frame: pd.DataFram
 
 
 _CHUNK = 5000
+# Distinct texts remembered per column (and cleaned texts per workbook): enough for every
+# repeated value of a province's ledgers, bounded so memory stays flat on distinct texts.
+_CACHE_MAX = 50_000
 
 
 def _iter_rows(frame: pd.DataFrame, columns: list[str]):
@@ -521,8 +602,11 @@ def _write_by_problem(book: _Book, collection: Collection) -> None:
 
     unit_fmt, num, zero, bold_num = book.fmt("long"), book.fmt("int"), book.fmt("int", "grey"), book.fmt("int", bold=True)
     r = 0
-    for r, (unit, counts) in enumerate(zip(table.index.tolist(), table[names + ["合计"]].values.tolist()), start=1):
-        _fit_row(ws, r, (unit,), [(0, widths[0])])
+    units = table.index.tolist()
+    tall, heights = _row_heights([units], [(0, widths[0])], 1), _HeightSetter(ws)
+    for r, (unit, counts) in enumerate(zip(units, table[names + ["合计"]].values.tolist()), start=1):
+        if r in tall:
+            heights.set(r, tall[r])
         book.text(ws, r, 0, unit, unit_fmt)
         for c, n in enumerate(counts[:-1], 1):
             ws.write_number(r, c, n, num if n else zero)
