@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import zipfile
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -14,7 +15,7 @@ from ledgerbook.changes import CHANGE_COLUMNS, compare
 from ledgerbook.errors import SummaryError
 from ledgerbook.summary import CHANGE_COLUMNS as SUMMARY_CHANGE_COLUMNS, write_summary
 from ledgerbook.snapshot import FORMAT_VERSION, read_previous, snapshot
-from test_summary import HOSTILE, header, make_collection, make_finding, make_row
+from test_summary import HOSTILE, RICH_SHAPED, header, make_collection, make_finding, make_row
 
 
 @pytest.fixture()
@@ -104,6 +105,44 @@ def test_round_trip_keeps_hostile_and_long_text_exact(campaign, tmp_path):
                                                              整顿对象="  前后有空格的支部  ")], findings)
     changed = compare(previous, edited)
     assert [(r["变化"], r["字段"]) for r in _records(changed.rows)] == [("修改", "整顿措施")]
+
+
+def test_snapshot_packs_records_into_few_cells(campaign, tmp_path):
+    from python_calamine import CalamineWorkbook
+
+    u = campaign.unit_names[0]
+    c = make_collection(campaign, [make_row(campaign, u, i) for i in range(1, 301)])
+    path = write_summary(c, tmp_path / "s.xlsx")
+    sheet = CalamineWorkbook.from_path(str(path)).get_sheet_by_name("_ledgerbook_summary").to_python()
+    assert len(sheet) < 30  # 300 rows and their findings table: a handful of cells, not a row each
+    assert len(read_previous(path).rows) == 300
+
+
+def test_records_too_long_for_one_cell_round_trip(campaign, tmp_path):
+    """A record whose JSON line exceeds a cell is written one cell per value, still read back exact."""
+    u = campaign.unit_names[0]
+    astral = "𠀀𠀁" * 9000  # 18,000 characters, 36,000 UTF-16 units: over a cell as Excel counts
+    rows = [make_row(campaign, u, 1, 具体问题="具体" * 9000, 整顿措施="措施" * 9000),
+            make_row(campaign, u, 2, 具体问题=astral),
+            *[make_row(campaign, u, 2 + i, 备注=t) for i, t in enumerate(RICH_SHAPED, 1)]]
+    c = make_collection(campaign, rows)
+    previous = read_previous(write_summary(c, tmp_path / "s.xlsx"))
+    assert previous.rows["remarks"].tolist()[2:] == RICH_SHAPED
+    assert previous.rows["detail"][0] == "具体" * 9000
+    changes = compare(previous, c)
+    assert all(len(df) == 0 for df in (changes.status, changes.rows, changes.progress, changes.findings))
+
+
+def test_summaries_of_format_1_are_still_read(rounds):
+    """tests/data/summary/format1.xlsx: the `rounds` first round written by ledgerbook's format 1
+    (one JSON cell per record), generated_at 2019-09-14 09:30."""
+    before, after = rounds
+    previous = read_previous(Path(__file__).parent / "data" / "summary" / "format1.xlsx")
+    assert previous.version == 1 and previous.generated_at == dt.datetime(2019, 9, 14, 9, 30)
+    from_file, direct = compare(previous, after), compare(snapshot(before), after)
+    for name in ("status", "rows", "progress", "findings"):
+        pd.testing.assert_frame_equal(getattr(from_file, name), getattr(direct, name), check_dtype=False)
+    assert len(from_file.rows) > 0
 
 
 def test_duplicate_keys_are_matched_in_order(campaign):
@@ -199,6 +238,21 @@ def test_damaged_snapshot(tmp_path):
     wb = xlsxwriter.Workbook(str(path))
     ws = wb.add_worksheet("_ledgerbook_summary")
     for r, line in enumerate([["ledgerbook-summary"], ["1"], ["#table", "status", "5"], ["unit", "status", "errors"]]):
+        for c, v in enumerate(line):
+            ws.write_string(r, c, v)
+    wb.close()
+    with pytest.raises(SummaryError, match="汇总标记已损坏"):
+        read_previous(path)
+
+
+@pytest.mark.parametrize("records", ['["单位一","已通过"', '["单位一","已通过","0"]'])
+def test_damaged_packed_snapshot(tmp_path, records):
+    """Format 2: a cell of records that is not JSON lines, or fewer records than announced."""
+    path = tmp_path / "damaged.xlsx"
+    wb = xlsxwriter.Workbook(str(path))
+    ws = wb.add_worksheet("_ledgerbook_summary")
+    lines = [["ledgerbook-summary"], ["2"], ["#table", "status", "2"], ["unit", "status", "errors"], [records]]
+    for r, line in enumerate(lines):
         for c, v in enumerate(line):
             ws.write_string(r, c, v)
     wb.close()

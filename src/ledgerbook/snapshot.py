@@ -6,23 +6,27 @@ tables written as plain strings — unit statuses, ledger rows and findings. Com
 reads only that sheet, never the visible ones, so a department may sort, filter or even
 edit the visible sheets of the earlier summary without spoiling the comparison.
 
-Layout of the snapshot sheet (column A first)::
+Layout of the snapshot sheet, format 2 (column A first)::
 
     ledgerbook-summary                  <- signature (A1)
-    1                                   <- format version (A2)
+    2                                   <- format version (A2)
     as_of          | 2019-10-26         <- facts, one key/value per row
     generated_at   | 2019-10-26T09:30:00
     ...
-    #table         | status | 25        <- a table: name and row count
+    #table         | status | 25        <- a table: name and record count
     unit | status | errors               <- its header (stable keys, not display labels)
-    ...rows...
+    ["单位一","已通过","0"]\n[…]…          <- records: one JSON array per line, as many lines
+    ...                                    as fit in one cell, a cell per row
+    #values | 单位 | …                   <- a record too long for a cell: one cell per value
     #table         | rows   | 310
     ...
 
-Values are compared exactly as written there: control characters Excel rejects are
-removed and a text longer than an Excel cell holds is kept as its head plus a SHA-256
-digest (:func:`snapshot_text`), so the current collection is put through the same
-function before it is compared.
+The snapshot is read back only by ``--since``, so it is stored for writing speed: a
+20,000-row ledger takes a few hundred cells, not 20,000 (format 1, one JSON cell per
+record, is still read). Values are compared exactly as written there: control characters
+Excel rejects are removed and a text longer than an Excel cell holds is kept as its head
+plus a SHA-256 digest (:func:`snapshot_text`), so the current collection is put through
+the same function before it is compared.
 """
 
 from __future__ import annotations
@@ -47,9 +51,10 @@ __all__ = ["FORMAT_VERSION", "SIGNATURE", "SNAPSHOT_SHEET", "PreviousSummary", "
            "snapshot_lines", "snapshot_text"]
 
 SIGNATURE = "ledgerbook-summary"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 SNAPSHOT_SHEET = "_ledgerbook_summary"
 TABLE_MARK = "#table"
+VALUES_MARK = "#values"  # a record written one cell per value (format 2)
 
 # Snapshot tables: stable keys (the sheet's own header) -> where the value comes from.
 STATUS_KEYS = ("unit", "status", "errors")
@@ -98,8 +103,8 @@ def snapshot_text(value: object) -> str:
     """A value as the snapshot stores it: text Excel accepts, at most one cell long.
 
     None/NaN -> "", dates -> ISO text, whole floats -> integers ("3.0" -> "3"). A text
-    longer than a cell is kept as its head and the SHA-256 of the whole, so a change
-    anywhere in it is still seen.
+    longer than a cell (in UTF-16 units, as Excel counts) is kept as its head and the SHA-256
+    of the whole, so a change anywhere in it is still seen.
     """
     if is_missing(value):
         return ""
@@ -110,11 +115,24 @@ def snapshot_text(value: object) -> str:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     text = strip_excel_rejects(str(value))
-    if len(text) > EXCEL_CELL_LIMIT:
+    if len(text) > EXCEL_CELL_LIMIT // 2 and _utf16_len(text) > EXCEL_CELL_LIMIT:
         digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
         tail = f"…[{len(text)}字 sha256:{digest}]"
-        text = text[: EXCEL_CELL_LIMIT - len(tail)] + tail
+        text = _utf16_head(text, EXCEL_CELL_LIMIT - len(tail)) + tail
     return text
+
+
+def _utf16_len(text: str) -> int:
+    """Length as Excel counts it (UTF-16 units: a character past U+FFFF counts two)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _utf16_head(text: str, units: int) -> str:
+    """The longest head of `text` at most `units` UTF-16 units long (no character cut in two)."""
+    head = text[:units]
+    while _utf16_len(head) > units:
+        head = head[: len(head) - max(1, (_utf16_len(head) - units) // 2)]
+    return head
 
 
 def _raw_tables(collection: Collection) -> dict[str, tuple[tuple[str, ...], list[list]]]:
@@ -140,9 +158,37 @@ def _raw_tables(collection: Collection) -> dict[str, tuple[tuple[str, ...], list
     }
 
 
+def _text_columns(columns: list[list], start: int, stop: int) -> list[list[str]]:
+    """Rows start..stop of each column as snapshot text, each distinct text converted once."""
+    out = []
+    for column in columns:
+        seen: dict[str, str] = {}
+        texts = []
+        for value in column[start:stop]:
+            if type(value) is str:
+                text = seen.get(value)
+                if text is None:
+                    text = seen[value] = snapshot_text(value)
+                texts.append(text)
+            else:
+                texts.append(snapshot_text(value))
+        out.append(texts)
+    return out
+
+
+_CHUNK = 5000
+
+
+def _text_records(columns: list[list]) -> Iterator[list[str]]:
+    """The records of a table as lists of snapshot text, a chunk of rows at a time."""
+    n = len(columns[0]) if columns else 0
+    for start in range(0, n, _CHUNK):
+        yield from map(list, zip(*_text_columns(columns, start, start + _CHUNK)))
+
+
 def snapshot(collection: Collection, generated_at: dt.datetime | None = None) -> PreviousSummary:
     """The comparable snapshot of a collection (what the hidden sheet holds), as DataFrames of text."""
-    tables = {name: pd.DataFrame({k: [snapshot_text(v) for v in col] for k, col in zip(keys, columns)},
+    tables = {name: pd.DataFrame(dict(zip(keys, _text_columns(columns, 0, len(columns[0])))),
                                  columns=list(keys), dtype=object)
               for name, (keys, columns) in _raw_tables(collection).items()}
     return PreviousSummary(
@@ -153,7 +199,11 @@ def snapshot(collection: Collection, generated_at: dt.datetime | None = None) ->
 
 
 def snapshot_lines(collection: Collection, generated_at: dt.datetime | None = None) -> Iterator[list[str]]:
-    """The hidden sheet's rows, top to bottom (strings only; made one row at a time)."""
+    """The hidden sheet's rows, top to bottom (strings only; made a chunk of records at a time).
+
+    Records are packed as JSON lines, as many as fit in one cell: writing cells is most of
+    a summary's time, and this sheet is read only by ``--since``.
+    """
     yield [SIGNATURE]
     yield [str(FORMAT_VERSION)]
     yield ["as_of", snapshot_text(collection.as_of)]
@@ -163,12 +213,21 @@ def snapshot_lines(collection: Collection, generated_at: dt.datetime | None = No
     for name, (keys, columns) in _raw_tables(collection).items():
         yield [TABLE_MARK, name, str(len(columns[0]))]
         yield list(keys)
-        for values in zip(*columns):
-            texts = [snapshot_text(v) for v in values]
-            # One JSON cell per record: a tenth of the cells to write (writing cells is most of
-            # the summary's time); records too long for one cell keep one cell per value.
-            packed = json.dumps(texts, ensure_ascii=False)
-            yield [packed] if len(packed) <= EXCEL_CELL_LIMIT else texts
+        lines: list[str] = []
+        size = 0
+        for texts in _text_records(columns):
+            line = json.dumps(texts, ensure_ascii=False)
+            length = _utf16_len(line) + 1  # and its line feed
+            if size + length > EXCEL_CELL_LIMIT and lines:
+                yield ["\n".join(lines)]
+                lines, size = [], 0
+            if length > EXCEL_CELL_LIMIT:  # too long for a cell even alone
+                yield [VALUES_MARK, *texts]
+                continue
+            lines.append(line)
+            size += length
+        if lines:
+            yield ["\n".join(lines)]
 
 
 # --------------------------------------------------------------------------- reading
@@ -211,8 +270,8 @@ def _parse_datetime(text: str) -> dt.datetime | None:
         return None
 
 
-def _unpack(row: list[str]) -> list[str]:
-    """A record as written by snapshot_lines: one JSON cell, or one cell per value."""
+def _unpack_v1(row: list[str]) -> list[str]:
+    """A record as format 1 wrote it: one JSON cell, or one cell per value."""
     if len([v for v in row if v != ""]) == 1 and row[0].startswith("["):
         try:
             values = json.loads(row[0])
@@ -223,7 +282,30 @@ def _unpack(row: list[str]) -> list[str]:
     return row
 
 
-def _tables(lines: list[list[str]], start: int, path: Path) -> dict[str, pd.DataFrame]:
+def _records_v2(rows: list[list[str]], count: int, path: Path) -> tuple[list[list[str]], int]:
+    """`count` records from the rows of format 2 (JSON-lines cells, #values rows); and the rows used."""
+    records: list[list[str]] = []
+    used = 0
+    while len(records) < count and used < len(rows):
+        row = rows[used]
+        used += 1
+        if row and row[0] == VALUES_MARK:
+            records.append(row[1:])
+            continue
+        try:
+            for line in (row[0] if row else "").split("\n"):
+                values = json.loads(line.rstrip("\r"))  # an office suite may save CR LF
+                if not isinstance(values, list):
+                    raise ValueError
+                records.append(["" if v is None else str(v) for v in values])
+        except ValueError:
+            raise _not_summary(path, "汇总标记已损坏") from None
+    if len(records) != count:
+        raise _not_summary(path, "汇总标记已损坏")
+    return records, used
+
+
+def _tables(lines: list[list[str]], start: int, path: Path, version: int) -> dict[str, pd.DataFrame]:
     tables: dict[str, pd.DataFrame] = {}
     i = start
     while i < len(lines):
@@ -236,11 +318,15 @@ def _tables(lines: list[list[str]], start: int, path: Path) -> dict[str, pd.Data
         except (IndexError, ValueError):
             raise _not_summary(path, "汇总标记已损坏") from None
         header = [h for h in lines[i + 1] if h] if i + 1 < len(lines) else []
-        body = [(_unpack(row) + [""] * len(header))[: len(header)] for row in lines[i + 2: i + 2 + count]]
-        if len(body) != count:
-            raise _not_summary(path, "汇总标记已损坏")
+        if version >= 2:
+            records, used = _records_v2(lines[i + 2:], count, path)
+        else:
+            records, used = [_unpack_v1(row) for row in lines[i + 2: i + 2 + count]], count
+            if len(records) != count:
+                raise _not_summary(path, "汇总标记已损坏")
+        body = [(record + [""] * len(header))[: len(header)] for record in records]
         tables[name] = pd.DataFrame(body, columns=header, dtype=object)
-        i += 2 + count
+        i += 2 + used
     return tables
 
 
@@ -270,7 +356,7 @@ def read_previous(path: str | Path) -> PreviousSummary:
     if version > FORMAT_VERSION:
         raise SummaryError(f"“{path.name}”由更新版本的 ledgerbook 生成（格式 {version}），请升级 ledgerbook 后再比较")
     facts = {row[0]: (row[1] if len(row) > 1 else "") for row in lines[2:] if row and row[0] != TABLE_MARK}
-    tables = _tables(lines, 2, path)
+    tables = _tables(lines, 2, path, version)
     wanted = {"status": STATUS_KEYS, "rows": ROW_KEYS, "findings": FINDING_KEYS}
     for name, keys in wanted.items():
         table = tables.get(name)

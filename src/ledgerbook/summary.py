@@ -325,6 +325,10 @@ class _Book:
         text = self.clean(text)
         if len(text) > EXCEL_CELL_LIMIT:
             return self._overflow_writer(ws), text, fmt
+        return self.safe_cell(ws, text, fmt)
+
+    def safe_cell(self, ws: Worksheet, text: str, fmt: Format | None) -> tuple:
+        """(write function, text, format) for text already clean and short enough for a cell."""
         if text.startswith("<r>") and text.endswith("</r>"):
             return self._rich_writer(ws), text, fmt
         return ws.write_string, text, fmt
@@ -667,8 +671,9 @@ def _write_snapshot(book: _Book, collection: Collection, generated_at: dt.dateti
     ws = book.wb.add_worksheet(SNAPSHOT_SHEET)
     for r, line in enumerate(snapshot_lines(collection, generated_at)):
         for c, value in enumerate(line):
-            if value:
-                ws.write_string(r, c, value)
+            if value:  # already clean and at most one cell long
+                write, text, fmt = book.safe_cell(ws, value, None)
+                write(r, c, text, fmt)
     ws.very_hidden()
 
 
