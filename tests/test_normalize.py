@@ -60,6 +60,21 @@ def test_cell_text(value, expected):
     assert cell_text(value) == expected
 
 
+def test_cell_text_removes_every_invisible_character_inside_text():
+    """The quick search that skips translating must know every character the table removes."""
+    from ledgerbook.normalize import _INVISIBLE
+
+    for code in _INVISIBLE:
+        assert cell_text(f"张{chr(code)}三，措施") == "张三，措施", hex(code)
+
+
+@pytest.mark.parametrize("text", ["建立党员示范岗，推动（一）", "ＡＢＣ１２３", "e\u0301", "已是规范文本", "ﬁ"])
+def test_clean_text_normalises_nfkc_whatever_the_quick_check_says(text):
+    import unicodedata
+
+    assert clean_text(text) == unicodedata.normalize("NFKC", text)
+
+
 def test_cell_text_nat_and_foreign_objects():
     pd = pytest.importorskip("pandas")
     assert cell_text(pd.NaT) == ""

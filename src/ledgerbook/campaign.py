@@ -138,10 +138,14 @@ class Campaign:
         return tuple(u.name for u in self.units)
 
     def unit(self, name: str) -> Unit | None:
-        for u in self.units:
-            if u.name == name:
-                return u
-        return None
+        # Looked up once per submission: a dict, so a province's 10,000 units cost no more per lookup.
+        by_name = self.__dict__.get("_by_name")
+        if by_name is None:
+            by_name = {}
+            for u in self.units:
+                by_name.setdefault(u.name, u)  # the first of a (rejected) duplicate, as a scan found it
+            object.__setattr__(self, "_by_name", by_name)
+        return by_name.get(name)
 
     def match_unit(self, text: object) -> str | None:
         """The roster name a typed unit name stands for, after normalising (None if none)."""

@@ -58,6 +58,9 @@ _HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ebef\U00030000-\
 _INVISIBLE = dict.fromkeys(
     [0x00AD, 0x180E, *range(0x200B, 0x2010), *range(0x202A, 0x202F), *range(0x2060, 0x2065), 0xFEFF]
 )
+# Looked for before translating: a regex search is ten times faster than str.translate on
+# Chinese text, and almost no cell has any.
+_HAS_INVISIBLE = re.compile("[" + "".join(map(chr, _INVISIBLE)) + "]")
 _WS_RUN = re.compile(r"\s+")
 
 
@@ -84,7 +87,7 @@ def _cell_text(value: object) -> str:
     if value is None:
         return ""
     if isinstance(value, str):
-        cleaned = value.translate(_INVISIBLE).strip()
+        cleaned = (value.translate(_INVISIBLE) if _HAS_INVISIBLE.search(value) else value).strip()
         return value if cleaned == value else cleaned  # keep the one string object: memory
     if isinstance(value, bool):
         return "TRUE" if value else "FALSE"
@@ -126,8 +129,11 @@ def _datetime_text(d: dt.datetime) -> str:
 
 
 def _nfkc(text: str) -> str:
-    # Skipping pure ASCII saves most of the cost on typical cells.
-    return text if text.isascii() else unicodedata.normalize("NFKC", text)
+    # Skipping pure ASCII and text already in NFKC (a quick check, ~50× cheaper than
+    # normalising) saves most of the cost on typical cells.
+    if text.isascii() or unicodedata.is_normalized("NFKC", text):
+        return text
+    return unicodedata.normalize("NFKC", text)
 
 
 def clean_text(value: object) -> str:

@@ -77,12 +77,13 @@ def submissions_table(campaign, current, first_received, late_units, findings, c
     nrows = checked.groupby("unit").size().to_dict() if len(checked) else {}
     overdue = checked.groupby("unit")["overdue"].sum().to_dict() if len(checked) else {}
     roster = list(campaign.unit_names)
-    unknown = sorted(u for u in current if u not in roster and u)
+    on_roster = set(roster)
+    unknown = sorted(u for u in current if u not in on_roster and u)
     unnamed = [u for u in current if not u]
     records = []
     for unit in roster + unknown + unnamed:
         entry = current.get(unit)
-        doc, ledger, known = entry if entry else (None, None, unit in roster)
+        doc, ledger, known = entry if entry else (None, None, unit in on_roster)
         errors = counts.get((unit, ERROR), 0)
         status = MISSING if entry is None else (RETURN if errors else PASSED)
         fields = {}
@@ -92,7 +93,7 @@ def submissions_table(campaign, current, first_received, late_units, findings, c
             fields["qq"] = parse_qq(ledger.field_value("qq")) or fields["qq"]
         report = report_info.get(unit)
         records.append({
-            "单位": unit or UNNAMED, "名单内": "是" if unit in roster else "否", "状态": status,
+            "单位": unit or UNNAMED, "名单内": "是" if unit in on_roster else "否", "状态": status,
             "文件": doc.path if doc else "", "收到时间": doc.when[0] if doc else None,
             "首次收到": first_received.get(unit), "逾期": late_units.get(unit, NOT_LATE),
             "整顿对象数": int(targets.get(unit, 0)), "问题条数": int(nrows.get(unit, 0)),
