@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import gc
 import json
 import os
 import resource
@@ -240,13 +241,20 @@ def bare_xlsxwriter(sheets: list[tuple[str, list]], path: Path) -> None:
         bound = {name: getattr(ws, name) for name in set(_CELL_CALLS.values())}
         plans.append([(bound[name], tuple(same(a) for a in args), {k: same(v) for k, v in kwargs.items()})
                       for name, args, kwargs in calls])
-    for plan in plans:
-        for method, args, kwargs in plan:
-            if kwargs:
-                method(*args, **kwargs)
-            else:
-                method(*args)
-    wb.close()
+    # The recorded calls are millions of tuples: frozen, so the garbage collector does not walk
+    # them again and again while the floor runs (the writer has no such list to carry).
+    gc.collect()
+    gc.freeze()
+    try:
+        for plan in plans:
+            for method, args, kwargs in plan:
+                if kwargs:
+                    method(*args, **kwargs)
+                else:
+                    method(*args)
+        wb.close()
+    finally:
+        gc.unfreeze()
 
 
 def worker_baseline(folder: str, limit: int) -> dict:
