@@ -254,13 +254,18 @@ class _HeightSetter:
         self.kept: list[int] = []
 
     def set(self, row: int, height: float) -> None:
+        self.forget(row)
+        self.ws.set_row(row, height)
+        self.kept.append(row)
+
+    def forget(self, row: int) -> None:
+        """Drop the records of rows before ``row - 1`` (call it with the last row when done:
+        comments are placed at close by the heights still recorded)."""
         ws, kept = self.ws, self.kept
         while kept and kept[0] < row - 1:
             gone = kept.pop(0)
             for records in (ws.row_info, ws.row_sizes):
                 records.pop(gone, None)
-        ws.set_row(row, height)
-        kept.append(row)
 
 
 # --------------------------------------------------------------------------- the workbook
@@ -501,6 +506,7 @@ def _write_table(book: _Book, ws: Worksheet, cols: list[Col], frame: pd.DataFram
                 if cell is not None:
                     cell[0](r, c, cell[1], cell[2])
         last = start + len(part)
+    heights.forget(last)
     ws.freeze_panes(1, freeze_cols)
     ws.autofilter(0, 0, last, len(cols) - 1)
     _page_setup(book, ws, [col.width for col in cols if not col.screen], last_row=last)
@@ -616,6 +622,7 @@ def _write_by_problem(book: _Book, collection: Collection) -> None:
             ws.write_number(r, c, n, num if n else zero)
         ws.write_number(r, ncols - 1, counts[-1], bold_num)
     last_data = r
+    heights.forget(last_data)
     if last_data:  # a heat map makes the concentration of problems visible at a glance
         ws.conditional_format(1, 1, last_data, len(names), {
             "type": "2_color_scale", "min_color": "#FFFFFF", "max_color": "#F4B183"})
