@@ -24,3 +24,14 @@ def _peer_files() -> Path:
 
 
 PEER_FILES = _peer_files()
+
+
+def peer_file(name: str) -> Path:
+    """One peer file; the calling test (or fixture) is skipped where the folder is not beside
+    the checkout, as on a laptop with the repository alone."""
+    import pytest
+
+    path = PEER_FILES / name
+    if not path.is_file():
+        pytest.skip(f"{path} is not available")
+    return path

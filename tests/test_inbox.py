@@ -19,9 +19,8 @@ import xlsxwriter
 from ledgerbook.errors import InboxError
 from ledgerbook.inbox import Document, scan_inbox
 from ledgerbook.text import OFFICE_TZ
-from peer_files import PEER_FILES
+from peer_files import PEER_FILES, peer_file
 
-ENCRYPTED_XLSX = PEER_FILES / "excelize__encryptAES.xlsx"
 
 # File times are set to this instant so received times are predictable (2019-09-10 08:00 +08:00).
 MTIME = dt.datetime(2019, 9, 10, 8, 0, tzinfo=OFFICE_TZ).timestamp()
@@ -213,7 +212,7 @@ def build_inbox(root: Path) -> dict[str, bytes]:
         "自评报告_机关党委.docx": docx_bytes(),
         "自评报告_文学院党委.pdf": MINIMAL_PDF,
         "空文件.xlsx": b"",
-        "加密.xlsx": ENCRYPTED_XLSX.read_bytes(),
+        "加密.xlsx": peer_file("excelize__encryptAES.xlsx").read_bytes(),
         "winmail.dat": WINMAIL,
     }
     for rel, data in files.items():
@@ -449,8 +448,8 @@ def test_wps_et_in_biff8_is_read_and_other_et_refused_saying_why(tmp_path):
     """WPS saves .et/.ett as BIFF8 in an OLE container, as Excel 97-2003 does: the reader opens it."""
     from cfb_builder import build_cfb
 
-    shutil.copy(PEER_FILES / "calamine__date.xls", tmp_path / "台账.et")
-    shutil.copy(PEER_FILES / "calamine__date.xls", tmp_path / "模板.ett")
+    shutil.copy(peer_file("calamine__date.xls"), tmp_path / "台账.et")
+    shutil.copy(peer_file("calamine__date.xls"), tmp_path / "模板.ett")
     (tmp_path / "加密.et").write_bytes(build_cfb({"WpsEncrypted": bytes(5000), "Other": b"x"}))
     by_path = {d.path: d for d in scan_inbox(tmp_path)}
     assert {p: (d.kind, d.format) for p, d in by_path.items()} == {

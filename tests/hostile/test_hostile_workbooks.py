@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
+from peer_files import peer_file
 
 from ledgerbook.inbox import scan as inbox_scan
 from ledgerbook.collect import collect
@@ -320,11 +321,11 @@ def test_macro_workbook_read_never_run_and_noted(inbox, tmp_path, campaign, hb):
 
 
 def test_password_protected_workbooks(inbox, campaign, hb):
-    shutil.copyfile(hb.PEER_FILES / "excelize__encryptAES.xlsx", inbox / "加密.xlsx")
-    shutil.copyfile(hb.PEER_FILES / "calamine__issue_385.xls", inbox / "加密.xls")
+    shutil.copyfile(peer_file("excelize__encryptAES.xlsx"), inbox / "加密.xlsx")
+    shutil.copyfile(peer_file("calamine__issue_385.xls"), inbox / "加密.xls")
     # Named after a unit: the unreadable file is that unit's submission, sent back.
     unit = campaign.units[2].name
-    shutil.copyfile(hb.PEER_FILES / "excelize__encryptSHA1.xlsx", inbox / f"整顿台账_{unit}.xlsx")
+    shutil.copyfile(peer_file("excelize__encryptSHA1.xlsx"), inbox / f"整顿台账_{unit}.xlsx")
     col = run(inbox, campaign, hb)
     assert_valid_taken(col, campaign)
     for name in ("加密.xlsx", "加密.xls", f"整顿台账_{unit}.xlsx"):

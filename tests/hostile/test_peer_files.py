@@ -15,7 +15,7 @@ import pytest
 from ledgerbook.collect import collect
 from ledgerbook.inbox import scan_inbox
 from ledgerbook.reader import read_ledger
-from peer_files import PEER_FILES
+from peer_files import PEER_FILES, peer_file
 
 HAN = re.compile(r"[\u4e00-\u9fff]")
 ENCRYPTED = {"calamine__pass_protected.xlsx", "calamine__pass_protected.xlsb", "calamine__pass_protected.ods",
@@ -82,7 +82,7 @@ def test_ods_rows_repeated_999999999_is_fast_and_small(tmp_path, campaign, hb):
 
     inbox = tmp_path / "inbox"
     inbox.mkdir()
-    shutil.copyfile(PEER_FILES / "calamine__issue_594_dos.ods", inbox / "dos.ods")
+    shutil.copyfile(peer_file("calamine__issue_594_dos.ods"), inbox / "dos.ods")
     before = hb.peak_rss_mb()
     tracemalloc.start()
     started = time.perf_counter()
